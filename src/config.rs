@@ -1,0 +1,165 @@
+//! Configuration: the environment (and `.env`, which the real environment overrides), with
+//! command-line flags over both. Secrets are wrapped so they never print.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::builder::BoolishValueParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::auth::Secret;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "todo-api",
+    version,
+    about = "A secure, multi-tenant todo API: GraphQL and REST"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default); migrates the database first unless AUTO_MIGRATE=false.
+    Serve,
+    /// Manage the database schema.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Print a JWT signed with the configured HS256 secret (for development and scripts).
+    Token {
+        /// The user id (`sub` claim).
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Lifetime, e.g. 15m, 1h, 7d.
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply pending migrations (all, or up to and including `--to`).
+    Up {
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Roll back the newest migrations.
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List every migration, applied (with its time) or pending.
+    Status,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// SQLite (embedded default) or postgres:// URL.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://todo.db?mode=rwc",
+        global = true
+    )]
+    pub database_url: String,
+    /// Listen address; if unset and PORT is set, 0.0.0.0:$PORT; else 127.0.0.1:8000.
+    #[arg(long, env = "BIND_ADDR", global = true)]
+    pub bind_addr: Option<SocketAddr>,
+    #[arg(long, env = "PORT", global = true, hide = true)]
+    pub port: Option<u16>,
+    /// HS256 shared secret (at least 32 bytes); tokens signed with it are accepted.
+    #[arg(long, env = "BETTER_AUTH_SECRET", hide_env_values = true, global = true)]
+    pub better_auth_secret: Option<Secret>,
+    /// Better Auth base URL.
+    #[arg(long, env = "BETTER_AUTH_URL", global = true)]
+    pub better_auth_url: Option<String>,
+    /// Explicit JWKS address (overrides the one derived from BETTER_AUTH_URL).
+    #[arg(long, env = "JWKS_URL", global = true)]
+    pub jwks_url: Option<String>,
+    /// When set, `iss` must match.
+    #[arg(long, env = "JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+    /// When set, `aud` must match.
+    #[arg(long, env = "JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+    /// Browser origins allowed (comma list).
+    #[arg(
+        long,
+        env = "CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = "http://localhost:3000,http://127.0.0.1:3000",
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+    /// `pretty` (default on a terminal) or `json`.
+    #[arg(long, env = "LOG_FORMAT", global = true)]
+    pub log_format: Option<LogFormat>,
+    /// Run pending migrations at start.
+    #[arg(long, env = "AUTO_MIGRATE", default_value = "true", value_parser = BoolishValueParser::new(), global = true)]
+    pub auto_migrate: bool,
+    /// Allow introspection (still requires a valid token).
+    #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value = "true", value_parser = BoolishValueParser::new(), global = true)]
+    pub graphql_introspection: bool,
+    /// Serve the GraphiQL page at GET /graphql.
+    #[arg(long, env = "PLAYGROUND", default_value = "true", value_parser = BoolishValueParser::new(), global = true)]
+    pub playground: bool,
+}
+
+impl Config {
+    /// Reads the environment (after `.env`) with no command-line flags: for tests and embedding.
+    pub fn from_env() -> Result<Self, clap::Error> {
+        #[derive(Parser)]
+        struct EnvOnly {
+            #[command(flatten)]
+            config: Config,
+        }
+        EnvOnly::try_parse_from(["todo-api"]).map(|parsed| parsed.config)
+    }
+
+    pub fn bind_addr(&self) -> SocketAddr {
+        match (self.bind_addr, self.port) {
+            (Some(addr), _) => addr,
+            (None, Some(port)) => SocketAddr::from(([0, 0, 0, 0], port)),
+            (None, None) => SocketAddr::from(([127, 0, 0, 1], 8000)),
+        }
+    }
+
+    /// The JWKS address, if any: `JWKS_URL`, else derived from `BETTER_AUTH_URL`.
+    pub fn jwks_url(&self) -> Option<String> {
+        self.jwks_url.clone().or_else(|| {
+            self.better_auth_url
+                .as_ref()
+                .map(|base| format!("{}/api/auth/jwks", base.trim_end_matches('/')))
+        })
+    }
+
+    /// Issuer to require: `JWT_ISSUER`, else (with Better Auth) its base URL.
+    pub fn issuer(&self) -> Option<String> {
+        self.jwt_issuer.clone().or_else(|| self.better_auth_url.clone())
+    }
+
+    /// Audience to require: `JWT_AUDIENCE`, else (with Better Auth) its base URL.
+    pub fn audience(&self) -> Option<String> {
+        self.jwt_audience.clone().or_else(|| self.better_auth_url.clone())
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}

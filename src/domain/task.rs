@@ -1,0 +1,195 @@
+//! Task inputs: what a title, a description and a list request may be.
+
+use super::{FieldError, has_forbidden_control};
+
+/// A task title: trimmed of Unicode whitespace, then 1..=200 characters (Unicode scalar values),
+/// with no control characters other than `\n`, `\r`, `\t`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskTitle(String);
+
+impl TaskTitle {
+    pub const MAX_CHARS: usize = 200;
+    const FIELD: &'static str = "title";
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        if has_forbidden_control(raw) {
+            return Err(control_character_error(Self::FIELD));
+        }
+        let trimmed = raw.trim();
+        let length = trimmed.chars().count();
+        if length == 0 {
+            return Err(FieldError::new(
+                Self::FIELD,
+                "string_too_short",
+                "String should have at least 1 character",
+            ));
+        }
+        if length > Self::MAX_CHARS {
+            return Err(FieldError::new(
+                Self::FIELD,
+                "string_too_long",
+                format!("String should have at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A task description: stored exactly as sent (never trimmed), at most 1000 characters, with no
+/// control characters other than `\n`, `\r`, `\t`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskDescription(String);
+
+impl TaskDescription {
+    pub const MAX_CHARS: usize = 1000;
+    const FIELD: &'static str = "description";
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        if has_forbidden_control(raw) {
+            return Err(control_character_error(Self::FIELD));
+        }
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err(FieldError::new(
+                Self::FIELD,
+                "string_too_long",
+                format!("String should have at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+fn control_character_error(field: &'static str) -> FieldError {
+    FieldError::new(
+        field,
+        "value_error",
+        format!("Value error, {field} must not contain control characters other than \\n, \\r and \\t"),
+    )
+}
+
+/// A task to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTask {
+    pub title: TaskTitle,
+    pub description: Option<TaskDescription>,
+    pub completed: bool,
+}
+
+/// A partial update: `None` leaves a field as it is; `description: Some(None)` clears it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskPatch {
+    pub title: Option<TaskTitle>,
+    pub description: Option<Option<TaskDescription>>,
+    pub completed: Option<bool>,
+}
+
+impl TaskPatch {
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none() && self.description.is_none() && self.completed.is_none()
+    }
+}
+
+/// Which tasks a list shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Pending,
+    Completed,
+}
+
+/// What a list is ordered by; ties are always broken by the task id in the same direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortField {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    Title,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortDirection {
+    Asc,
+    #[default]
+    Desc,
+}
+
+/// Which tasks of an owner a list or a count covers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    pub status: StatusFilter,
+    /// Case-insensitive (ASCII letters) substring of the title or the description; `%` and `_`
+    /// are literal characters.
+    pub search: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_title_is_trimmed_then_counted_in_characters() {
+        assert_eq!(
+            TaskTitle::parse("  Buy milk \n").map(TaskTitle::into_inner),
+            Ok("Buy milk".into())
+        );
+        assert_eq!(
+            TaskTitle::parse(&"é".repeat(200)).map(|t| t.as_str().chars().count()),
+            Ok(200)
+        );
+        assert_eq!(
+            TaskTitle::parse(&"🦀".repeat(200)).map(|t| t.as_str().chars().count()),
+            Ok(200)
+        );
+        assert_eq!(
+            TaskTitle::parse(&"a".repeat(201)).unwrap_err().kind,
+            "string_too_long"
+        );
+        assert_eq!(TaskTitle::parse("").unwrap_err().kind, "string_too_short");
+        assert_eq!(
+            TaskTitle::parse(" \u{3000}\t ").unwrap_err().kind,
+            "string_too_short"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_refused_except_line_breaks_and_tabs() {
+        assert_eq!(TaskTitle::parse("a\u{0}b").unwrap_err().kind, "value_error");
+        assert_eq!(TaskTitle::parse("a\u{7}b").unwrap_err().kind, "value_error");
+        assert_eq!(
+            TaskDescription::parse("x\u{1b}[31m").unwrap_err().field,
+            "description"
+        );
+        assert!(TaskTitle::parse("a\tb").is_ok());
+        assert!(TaskDescription::parse("line\r\nline\t").is_ok());
+    }
+
+    #[test]
+    fn a_description_is_kept_exactly_and_bounded() {
+        assert_eq!(
+            TaskDescription::parse("  spaced  ").map(TaskDescription::into_inner),
+            Ok("  spaced  ".into())
+        );
+        assert_eq!(
+            TaskDescription::parse("").map(TaskDescription::into_inner),
+            Ok(String::new())
+        );
+        assert!(TaskDescription::parse(&"d".repeat(1000)).is_ok());
+        assert_eq!(
+            TaskDescription::parse(&"d".repeat(1001)).unwrap_err().kind,
+            "string_too_long"
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! A task, always owned by one user. The `*_for_owner` constructors are the only way the rest of
+//! the crate starts a task query, update or delete: each one already carries the owner filter.
+
+use sea_orm::entity::prelude::*;
+use sea_orm::{DeleteMany, UpdateMany};
+
+use crate::domain::Owner;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tasks")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub user_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub completed: bool,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::user::Entity",
+        from = "Column::UserId",
+        to = "super::user::Column::Id",
+        on_delete = "Cascade"
+    )]
+    User,
+}
+
+impl Related<super::user::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::User.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl Entity {
+    /// `SELECT … FROM tasks WHERE user_id = owner`: the start of every task read.
+    pub fn find_for_owner(owner: &Owner) -> Select<Entity> {
+        Self::find().filter(Column::UserId.eq(owner.id()))
+    }
+
+    /// One task of `owner`; someone else's task is simply not found.
+    pub fn find_one_for_owner(owner: &Owner, id: Uuid) -> Select<Entity> {
+        Self::find_for_owner(owner).filter(Column::Id.eq(id))
+    }
+
+    /// `UPDATE tasks … WHERE id = id AND user_id = owner`.
+    pub fn update_one_for_owner(owner: &Owner, id: Uuid) -> UpdateMany<Entity> {
+        Self::update_many()
+            .filter(Column::UserId.eq(owner.id()))
+            .filter(Column::Id.eq(id))
+    }
+
+    /// `DELETE FROM tasks WHERE id = id AND user_id = owner`.
+    pub fn delete_one_for_owner(owner: &Owner, id: Uuid) -> DeleteMany<Entity> {
+        Self::delete_many()
+            .filter(Column::UserId.eq(owner.id()))
+            .filter(Column::Id.eq(id))
+    }
+}

@@ -1,0 +1,14 @@
+//! todo-api: a secure, multi-tenant todo API. REST (the legacy contract) and GraphQL front ends
+//! over one owner-scoped service layer, on SQLite or PostgreSQL.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entity;
+pub mod error;
+pub mod rest;
+pub mod service;
+pub mod telemetry;

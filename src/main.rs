@@ -1,0 +1,23 @@
+//! The `todo-api` binary: parse the command line, start logging, run the command.
+
+use clap::Parser;
+use todo_api::cli;
+use todo_api::config::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // The real environment wins over `.env` (dotenvy never overrides a set variable).
+    let _ = dotenvy::dotenv();
+    let Cli { config, command } = Cli::parse();
+    todo_api::telemetry::init(config.log_format);
+    match command.unwrap_or(Command::Serve) {
+        Command::Serve => cli::serve(config).await,
+        Command::Migrate { action } => cli::migrate(&config, action).await,
+        Command::Token {
+            user,
+            email,
+            name,
+            ttl,
+        } => cli::token(&config, &user, email.as_deref(), name.as_deref(), ttl),
+    }
+}

@@ -1,0 +1,23 @@
+//! The REST compatibility layer (contract §3): the routes legacy clients call, in FastAPI's
+//! shapes, over the same services as GraphQL.
+
+mod errors;
+mod extract;
+mod tasks;
+
+pub use errors::{method_not_allowed, not_found};
+
+use axum::Router;
+use axum::routing::{get, patch};
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/{user_id}/tasks", get(tasks::list).post(tasks::create))
+        .route(
+            "/api/{user_id}/tasks/{task_id}",
+            get(tasks::get_one).put(tasks::update).delete(tasks::delete),
+        )
+        .route("/api/{user_id}/tasks/{task_id}/complete", patch(tasks::toggle))
+}

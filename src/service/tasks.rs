@@ -1,0 +1,202 @@
+//! Task operations. Every one takes the verified [`Owner`] and starts from an owner-scoped
+//! constructor of [`task::Entity`], so another user's task is indistinguishable from a missing
+//! one.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+use uuid::Uuid;
+
+use crate::domain::{
+    NewTask, Owner, SortDirection, SortField, StatusFilter, TaskFilter, TaskPatch, now_micros,
+};
+use crate::entity::task::{self, Column};
+use crate::error::AppError;
+
+/// A page by position, as the REST contract pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OffsetPage {
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// Parses a task id; anything that is not a UUID names no task.
+pub fn parse_task_id(id: &str) -> Result<Uuid, AppError> {
+    Uuid::try_parse(id).map_err(|_| AppError::NotFound)
+}
+
+pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> Result<task::Model, AppError> {
+    let now = now_micros();
+    let model = task::Model {
+        id: Uuid::now_v7(),
+        user_id: owner.id().to_owned(),
+        title: input.title.into_inner(),
+        description: input.description.map(|d| d.into_inner()),
+        completed: input.completed,
+        created_at: now,
+        updated_at: now,
+    };
+    let row = task::ActiveModel {
+        id: Set(model.id),
+        user_id: Set(model.user_id.clone()),
+        title: Set(model.title.clone()),
+        description: Set(model.description.clone()),
+        completed: Set(model.completed),
+        created_at: Set(model.created_at),
+        updated_at: Set(model.updated_at),
+    };
+    // Every value is known here, so there is nothing to read back.
+    task::Entity::insert(row).exec_without_returning(db).await?;
+    Ok(model)
+}
+
+pub async fn get(db: &DatabaseConnection, owner: &Owner, id: &str) -> Result<task::Model, AppError> {
+    let id = parse_task_id(id)?;
+    task::Entity::find_one_for_owner(owner, id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Applies the given fields only. An empty patch changes nothing, `updated_at` included.
+pub async fn update(
+    db: &DatabaseConnection,
+    owner: &Owner,
+    id: &str,
+    patch: TaskPatch,
+) -> Result<task::Model, AppError> {
+    if patch.is_empty() {
+        return get(db, owner, id).await;
+    }
+    let mut update = task::Entity::update_one_for_owner(owner, parse_task_id(id)?)
+        .col_expr(Column::UpdatedAt, Expr::value(now_micros()));
+    if let Some(title) = patch.title {
+        update = update.col_expr(Column::Title, Expr::value(title.into_inner()));
+    }
+    if let Some(description) = patch.description {
+        update = update.col_expr(
+            Column::Description,
+            Expr::value(description.map(|d| d.into_inner())),
+        );
+    }
+    if let Some(completed) = patch.completed {
+        update = update.col_expr(Column::Completed, Expr::value(completed));
+    }
+    single(update.exec_with_returning(db).await?)
+}
+
+/// Flips `completed` in one statement, so concurrent toggles never lose one another.
+pub async fn toggle(db: &DatabaseConnection, owner: &Owner, id: &str) -> Result<task::Model, AppError> {
+    let update = task::Entity::update_one_for_owner(owner, parse_task_id(id)?)
+        .col_expr(Column::Completed, Expr::col(Column::Completed).not())
+        .col_expr(Column::UpdatedAt, Expr::value(now_micros()));
+    single(update.exec_with_returning(db).await?)
+}
+
+/// Sets `completed`; idempotent, so a retried call is harmless (`updated_at` moves only when the
+/// value does).
+pub async fn set_completed(
+    db: &DatabaseConnection,
+    owner: &Owner,
+    id: &str,
+    completed: bool,
+) -> Result<task::Model, AppError> {
+    let id = parse_task_id(id)?;
+    let changed = task::Entity::update_one_for_owner(owner, id)
+        .filter(Column::Completed.ne(completed))
+        .col_expr(Column::Completed, Expr::value(completed))
+        .col_expr(Column::UpdatedAt, Expr::value(now_micros()))
+        .exec_with_returning(db)
+        .await?;
+    match changed.into_iter().next() {
+        Some(task) => Ok(task),
+        None => get(db, owner, &id.to_string()).await,
+    }
+}
+
+/// Deletes the task and returns its id.
+pub async fn delete(db: &DatabaseConnection, owner: &Owner, id: &str) -> Result<Uuid, AppError> {
+    let id = parse_task_id(id)?;
+    let result = task::Entity::delete_one_for_owner(owner, id).exec(db).await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(id)
+}
+
+/// One page of the owner's tasks matching `filter`, in the given order (ties broken by id).
+pub async fn list(
+    db: &DatabaseConnection,
+    owner: &Owner,
+    filter: &TaskFilter,
+    sort: SortField,
+    direction: SortDirection,
+    page: OffsetPage,
+) -> Result<Vec<task::Model>, AppError> {
+    let order = match direction {
+        SortDirection::Asc => Order::Asc,
+        SortDirection::Desc => Order::Desc,
+    };
+    Ok(filtered(db, owner, filter)
+        .order_by(sort_column(sort), order.clone())
+        .order_by(Column::Id, order)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(db)
+        .await?)
+}
+
+/// How many of the owner's tasks match `filter`.
+pub async fn count(db: &DatabaseConnection, owner: &Owner, filter: &TaskFilter) -> Result<u64, AppError> {
+    Ok(filtered(db, owner, filter).count(db).await?)
+}
+
+fn sort_column(sort: SortField) -> Column {
+    match sort {
+        SortField::CreatedAt => Column::CreatedAt,
+        SortField::UpdatedAt => Column::UpdatedAt,
+        SortField::Title => Column::Title,
+    }
+}
+
+fn filtered(db: &DatabaseConnection, owner: &Owner, filter: &TaskFilter) -> Select<task::Entity> {
+    let mut query = task::Entity::find_for_owner(owner);
+    match filter.status {
+        StatusFilter::All => {}
+        StatusFilter::Pending => query = query.filter(Column::Completed.eq(false)),
+        StatusFilter::Completed => query = query.filter(Column::Completed.eq(true)),
+    }
+    if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+        query = query.filter(search_condition(db.get_database_backend(), search));
+    }
+    query
+}
+
+/// Title or description contains `search`, ignoring the case of ASCII letters only, with `%`,
+/// `_` and `\` taken literally: the same answer on SQLite and PostgreSQL.
+fn search_condition(backend: DbBackend, search: &str) -> Condition {
+    let escaped = search
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let like = |column: Column| match backend {
+        // SQLite's LIKE already ignores the case of ASCII letters, and only theirs.
+        DbBackend::Sqlite => Expr::col(column).like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+        // PostgreSQL's ILIKE/LOWER would also fold non-ASCII letters; translate() folds A-Z only.
+        _ => Expr::expr(Func::cust("translate").args([
+            Expr::col(column),
+            Expr::val("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+            Expr::val("abcdefghijklmnopqrstuvwxyz"),
+        ]))
+        .like(LikeExpr::new(format!("%{}%", escaped.to_ascii_lowercase())).escape('\\')),
+    };
+    Condition::any()
+        .add(like(Column::Title))
+        .add(like(Column::Description))
+}
+
+fn single(mut rows: Vec<task::Model>) -> Result<task::Model, AppError> {
+    rows.pop().ok_or(AppError::NotFound)
+}

@@ -1,0 +1,288 @@
+//! `spawn_app()`: the real application on port 0 over a fresh database, SQLite by default or
+//! PostgreSQL when `TEST_DATABASE_URL` is set (each test in its own database).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, RequestBuilder, Response};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::Value;
+use todo_api::app::App;
+use todo_api::auth::{MintRequest, Secret, mint_hs256};
+use todo_api::config::Config;
+use tracing_subscriber::layer::SubscriberExt;
+
+pub const SECRET: &str = "integration-tests-secret-0123456789abcdef";
+
+/// Everything logged as JSON lines by every app in this test process.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    pub fn lines(&self) -> Vec<String> {
+        let bytes = self.0.lock().expect("log buffer").clone();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Installs, once per process, the production JSON log layer writing into a buffer.
+pub fn captured_logs() -> CapturedLogs {
+    static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(todo_api::telemetry::json_layer(move || writer.clone()))
+            .with(tracing_subscriber::filter::LevelFilter::INFO);
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        logs
+    })
+    .clone()
+}
+
+pub enum Backend {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, database: String },
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub logs: CapturedLogs,
+    pub backend: Backend,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the app with a configuration the test may adjust.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let logs = captured_logs();
+    let (database_url, backend) = fresh_database().await;
+    let mut config = Config {
+        database_url: database_url.clone(),
+        bind_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        port: None,
+        better_auth_secret: Some(Secret::new(SECRET.to_owned())),
+        better_auth_url: None,
+        jwks_url: None,
+        jwt_issuer: None,
+        jwt_audience: None,
+        cors_origins: vec!["http://localhost:3000".to_owned()],
+        log_format: None,
+        auto_migrate: true,
+        graphql_introspection: true,
+        playground: true,
+    };
+    adjust(&mut config);
+    let app = App::build(&config).await.expect("the app builds");
+    let addr = app.local_addr().expect("bound");
+    tokio::spawn(app.run(std::future::pending()));
+    let db = todo_api::db::connect(&database_url)
+        .await
+        .expect("test connection");
+    TestApp {
+        addr,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        db,
+        logs,
+        backend,
+    }
+}
+
+async fn fresh_database() -> (String, Backend) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let database = format!("todo_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("TEST_DATABASE_URL reachable");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {database}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let url = replace_database(&admin_url, &database);
+            (url, Backend::Postgres { admin_url, database })
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("todo.db").display());
+            (url, Backend::Sqlite(dir))
+        }
+    }
+}
+
+/// `postgres://u@h:p/db?opts` with `db` replaced.
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Backend::Postgres { admin_url, database } = &self.backend {
+            let (admin_url, database) = (admin_url.clone(), database.clone());
+            // Drop runs inside the test's runtime: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async {
+                    let admin = Database::connect(&admin_url).await.ok()?;
+                    admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                        .await
+                        .ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+pub fn token_for(user: &str) -> String {
+    mint(user, Duration::from_secs(3600))
+}
+
+pub fn mint(user: &str, ttl: Duration) -> String {
+    mint_hs256(
+        &Secret::new(SECRET.to_owned()),
+        &MintRequest {
+            user_id: user,
+            email: None,
+            name: None,
+            ttl,
+            issuer: None,
+            audience: None,
+        },
+    )
+    .expect("mint")
+}
+
+/// A fresh user id, so tests never share data by accident.
+pub fn new_user() -> String {
+    format!("user-{}", uuid::Uuid::new_v4().simple())
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn tasks_path(user: &str) -> String {
+        format!("/api/{user}/tasks")
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// A request authenticated as `user`.
+    pub fn as_user(&self, user: &str, method: Method, path: &str) -> RequestBuilder {
+        self.request(method, path).bearer_auth(token_for(user))
+    }
+
+    pub async fn create_task(&self, user: &str, body: Value) -> Value {
+        let response = self
+            .as_user(user, Method::POST, &Self::tasks_path(user))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            response.status(),
+            201,
+            "create failed: {:?}",
+            response.text().await
+        );
+        response.json().await.expect("json")
+    }
+
+    /// `GET /api/{user}/tasks?{query}`, asserting a 200 with a bare array.
+    pub async fn list_tasks(&self, user: &str, query: &str) -> (HeaderMap, Vec<Value>) {
+        let response = self
+            .as_user(user, Method::GET, &format!("{}?{query}", Self::tasks_path(user)))
+            .send()
+            .await
+            .expect("request");
+        let headers = response.headers().clone();
+        let status = response.status();
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(status, 200, "list failed: {body}");
+        (headers, body.as_array().expect("a bare array").clone())
+    }
+
+    /// A snapshot of every task row of `user`, straight from the database, to prove that a
+    /// refused request changed nothing.
+    pub async fn rows_of(&self, user: &str) -> Vec<Value> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        use todo_api::entity::task;
+        task::Entity::find()
+            .filter(task::Column::UserId.eq(user))
+            .order_by_asc(task::Column::Id)
+            .all(&self.db)
+            .await
+            .expect("rows")
+            .into_iter()
+            .map(|t| {
+                serde_json::json!({
+                    "id": t.id.to_string(), "title": t.title, "description": t.description,
+                    "completed": t.completed, "created_at": t.created_at.to_rfc3339(),
+                    "updated_at": t.updated_at.to_rfc3339(),
+                })
+            })
+            .collect()
+    }
+
+    /// Security events (target `security`) logged for the request with this id.
+    pub fn security_events(&self, request_id: &str) -> Vec<Value> {
+        self.logs
+            .lines()
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|event| event["target"] == "security" && event["request_id"] == request_id)
+            .collect()
+    }
+}
+
+pub fn request_id(response: &Response) -> String {
+    response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("x-request-id on every response")
+        .to_owned()
+}
