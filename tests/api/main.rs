@@ -2,3 +2,11 @@
 //! `TEST_DATABASE_URL` is set.
 
 mod helpers;
+mod http_rules;
+mod rest_auth;
+mod rest_concurrency;
+mod rest_crud;
+mod rest_isolation;
+mod rest_listing;
+mod rest_validation;
+mod security_events;
