@@ -44,6 +44,8 @@ pub enum Command {
         #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
         ttl: Duration,
     },
+    /// Print the GraphQL schema (SDL); the committed schema.graphql must equal it.
+    Schema,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,5 +19,9 @@ async fn main() -> anyhow::Result<()> {
             name,
             ttl,
         } => cli::token(&config, &user, email.as_deref(), name.as_deref(), ttl),
+        Command::Schema => {
+            print!("{}", todo_api::graphql::sdl());
+            Ok(())
+        }
     }
 }

@@ -200,3 +200,211 @@ fn search_condition(backend: DbBackend, search: &str) -> Condition {
 fn single(mut rows: Vec<task::Model>) -> Result<task::Model, AppError> {
     rows.pop().ok_or(AppError::NotFound)
 }
+
+/// How many tasks an owner has, and how many of them are completed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskCounts {
+    pub total: u64,
+    pub completed: u64,
+}
+
+impl TaskCounts {
+    pub fn pending(self) -> u64 {
+        self.total.saturating_sub(self.completed)
+    }
+}
+
+/// Counts all of the owner's tasks and the completed ones, in one statement.
+pub async fn counts(db: &DatabaseConnection, owner: &Owner) -> Result<TaskCounts, AppError> {
+    let (total, completed) = task::Entity::find_for_owner(owner)
+        .select_only()
+        .column_as(Expr::from(Func::count(Expr::col(Column::Id))), "total")
+        // COUNT skips the NULL of a CASE without ELSE: the completed rows only.
+        .column_as(
+            Expr::from(Func::count(Expr::case(Column::Completed.eq(true), 1))),
+            "completed",
+        )
+        .into_tuple::<(i64, i64)>()
+        .one(db)
+        .await?
+        .unwrap_or_default();
+    Ok(TaskCounts {
+        total: u64::try_from(total).unwrap_or_default(),
+        completed: u64::try_from(completed).unwrap_or_default(),
+    })
+}
+
+/// The value of a task's sort key, as a keyset cursor carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    /// `created_at` or `updated_at`.
+    Time(chrono::DateTime<chrono::Utc>),
+    /// `title`.
+    Text(String),
+}
+
+/// A position in an ordered list of tasks: the sort key and id of one row. Rows are compared by
+/// `(sort key, id)`, so every position is distinct even when sort keys tie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keyset {
+    pub key: SortKey,
+    pub id: Uuid,
+}
+
+impl Keyset {
+    /// The position of `task` in a list ordered by `sort`.
+    pub fn of(task: &task::Model, sort: SortField) -> Self {
+        let key = match sort {
+            SortField::CreatedAt => SortKey::Time(task.created_at),
+            SortField::UpdatedAt => SortKey::Time(task.updated_at),
+            SortField::Title => SortKey::Text(task.title.clone()),
+        };
+        Self { key, id: task.id }
+    }
+
+    fn fits(&self, sort: SortField) -> bool {
+        matches!(
+            (&self.key, sort),
+            (SortKey::Time(_), SortField::CreatedAt | SortField::UpdatedAt)
+                | (SortKey::Text(_), SortField::Title)
+        )
+    }
+}
+
+/// Which end of the range between the cursors a keyset page is taken from, and how many rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageTake {
+    First(u64),
+    Last(u64),
+}
+
+/// A keyset page request: rows strictly after `after` and strictly before `before` (both in the
+/// list's own order), the first or last `n` of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeysetRequest {
+    pub sort: SortField,
+    pub direction: SortDirection,
+    pub after: Option<Keyset>,
+    pub before: Option<Keyset>,
+    pub take: PageTake,
+}
+
+/// One keyset page, in the list's order, and whether rows exist beyond either end of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeysetPage {
+    pub tasks: Vec<task::Model>,
+    pub has_previous_page: bool,
+    pub has_next_page: bool,
+}
+
+/// One page of the owner's tasks matching `filter`, by position rather than offset: a page stays
+/// correct while rows are added or removed elsewhere in the list. `n + 1` rows are fetched to
+/// learn whether more exist in the paging direction; the other direction costs one `LIMIT 1`
+/// probe, and only when a cursor was given on that side.
+pub async fn list_keyset(
+    db: &DatabaseConnection,
+    owner: &Owner,
+    filter: &TaskFilter,
+    request: &KeysetRequest,
+) -> Result<KeysetPage, AppError> {
+    let sort = request.sort;
+    let cursors = request.after.iter().chain(&request.before);
+    if let Some(misfit) = cursors.into_iter().find(|keyset| !keyset.fits(sort)) {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "keyset {misfit:?} does not fit the sort field {sort:?}"
+        )));
+    }
+    let direction = request.direction;
+    let mut query = filtered(db, owner, filter);
+    if let Some(after) = &request.after {
+        query = query.filter(beyond(sort, after, direction));
+    }
+    if let Some(before) = &request.before {
+        query = query.filter(beyond(sort, before, reverse(direction)));
+    }
+    let (scan, limit) = match request.take {
+        PageTake::First(n) => (direction, n),
+        PageTake::Last(n) => (reverse(direction), n),
+    };
+    let order = match scan {
+        SortDirection::Asc => Order::Asc,
+        SortDirection::Desc => Order::Desc,
+    };
+    let mut tasks = query
+        .order_by(sort_column(sort), order.clone())
+        .order_by(Column::Id, order)
+        .limit(limit.saturating_add(1))
+        .all(db)
+        .await?;
+    let more = tasks.len() as u64 > limit;
+    tasks.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let (has_previous_page, has_next_page) = match request.take {
+        PageTake::First(_) => {
+            let earlier = match &request.after {
+                Some(after) => any_outside(db, owner, filter, sort, after, direction).await?,
+                None => false,
+            };
+            (earlier, more)
+        }
+        PageTake::Last(_) => {
+            tasks.reverse();
+            let later = match &request.before {
+                Some(before) => any_outside(db, owner, filter, sort, before, reverse(direction)).await?,
+                None => false,
+            };
+            (more, later)
+        }
+    };
+    Ok(KeysetPage {
+        tasks,
+        has_previous_page,
+        has_next_page,
+    })
+}
+
+fn reverse(direction: SortDirection) -> SortDirection {
+    match direction {
+        SortDirection::Asc => SortDirection::Desc,
+        SortDirection::Desc => SortDirection::Asc,
+    }
+}
+
+/// Rows strictly beyond `anchor` when the list runs in `direction`:
+/// `key > k OR (key = k AND id > i)` (`<` when descending). Spelled out rather than as a row
+/// value comparison so that SQLite and PostgreSQL read it alike and both can use the
+/// `(user_id, key, id)` index.
+fn beyond(sort: SortField, anchor: &Keyset, direction: SortDirection) -> Condition {
+    let column = sort_column(sort);
+    let key = match &anchor.key {
+        SortKey::Time(at) => sea_orm::Value::from(*at),
+        SortKey::Text(text) => sea_orm::Value::from(text.clone()),
+    };
+    let (key_beyond, id_beyond) = match direction {
+        SortDirection::Asc => (column.gt(key.clone()), Column::Id.gt(anchor.id)),
+        SortDirection::Desc => (column.lt(key.clone()), Column::Id.lt(anchor.id)),
+    };
+    Condition::any()
+        .add(key_beyond)
+        .add(Condition::all().add(column.eq(key)).add(id_beyond))
+}
+
+/// Whether any matching row lies at or before `anchor` when the list runs in `direction`: the
+/// rows a page that starts after `anchor` leaves behind.
+async fn any_outside(
+    db: &DatabaseConnection,
+    owner: &Owner,
+    filter: &TaskFilter,
+    sort: SortField,
+    anchor: &Keyset,
+    direction: SortDirection,
+) -> Result<bool, AppError> {
+    let found = filtered(db, owner, filter)
+        .filter(beyond(sort, anchor, direction).not())
+        .select_only()
+        .column(Column::Id)
+        .limit(1)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}

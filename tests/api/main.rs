@@ -1,6 +1,12 @@
 //! Black-box tests over HTTP against the real router, on SQLite, or on PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
+mod graphql_helpers;
+mod graphql_http;
+mod graphql_limits;
+mod graphql_pagination;
+mod graphql_queries;
+mod graphql_tenancy;
 mod helpers;
 mod http_rules;
 mod rest_auth;

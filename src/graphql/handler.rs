@@ -1,0 +1,431 @@
+//! `/graphql` over HTTP, written out rather than taken from async-graphql-axum, whose extractor
+//! reads any content type as JSON, accepts multipart uploads, runs mutations over GET, runs
+//! batches of any size and ignores axum's body limit. The rules (contract §4, §6, §8), in the
+//! order they are checked:
+//!
+//! - `POST` takes `application/json` only (415); the body is capped like every body (413);
+//!   then the bearer token (401, or 400 for two `Authorization` headers); then the JSON: one
+//!   request object, or an array of 1 to 10 (400 otherwise). A batch runs its operations one
+//!   after another.
+//! - `GET` with an HTML `Accept` is the GraphiQL page (when enabled, and public); otherwise it
+//!   runs the query in `?query=` (`variables`, `operationName`): 400 without one, 405 with
+//!   `Allow: POST` for a mutation (before authentication, and nothing runs).
+//! - Other methods: 405 with `Allow: GET, POST`.
+//!
+//! Every error body is GraphQL's `{"errors": [{"message", "extensions": {"code"}}]}`. Errors
+//! found while executing answer 200, except that a response whose only errors are
+//! `SERVICE_UNAVAILABLE` answers 503 with `Retry-After`.
+
+use std::sync::Arc;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchRequest, BatchResponse, ErrorExtensionValues, ServerError, Variables};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use serde_json::{Value, json};
+
+use super::error::{code, to_graphql};
+use super::{RequestScope, TodoSchema, playground};
+use crate::app::AppState;
+use crate::auth::{AuthFailure, AuthUser, authenticate};
+use crate::config::Config;
+use crate::error::AppError;
+use crate::service;
+
+/// The most operations one batch may carry (contract §6).
+pub const MAX_BATCH: usize = 10;
+
+#[derive(Clone)]
+struct GraphqlState {
+    app: AppState,
+    schema: TodoSchema,
+    /// The playground page, when `PLAYGROUND=true`.
+    playground: Option<Arc<str>>,
+}
+
+/// `/graphql`, and the playground's assets under `/graphql/assets/` when it is enabled.
+pub fn router(app: AppState, config: &Config) -> Router<AppState> {
+    let state = GraphqlState {
+        app,
+        schema: super::schema(config.graphql_introspection),
+        playground: config.playground.then(|| Arc::from(playground::page(""))),
+    };
+    let mut router = Router::new().route("/graphql", any(endpoint));
+    if config.playground {
+        router = router.route("/graphql/assets/{file}", get(playground::asset));
+    }
+    router.with_state(state)
+}
+
+async fn endpoint(State(graphql): State<GraphqlState>, request: Request) -> Response {
+    let method = request.method().clone();
+    if method == Method::POST {
+        post(&graphql, request).await
+    } else if method == Method::GET || method == Method::HEAD {
+        get_query(&graphql, request).await
+    } else {
+        let mut response = refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "/graphql takes GET (queries) and POST (queries and mutations)",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        response
+    }
+}
+
+async fn post(graphql: &GraphqlState, request: Request) -> Response {
+    if !is_json(request.headers()) {
+        return refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "POST /graphql takes Content-Type: application/json",
+        );
+    }
+    let (parts, body) = request.into_parts();
+    // `Bytes` honours the app-wide `DefaultBodyLimit` (65,536 bytes).
+    let bytes = match Bytes::from_request(Request::from_parts(parts.clone(), body), &()).await {
+        Ok(bytes) => bytes,
+        Err(BytesRejection::FailedToBufferBody(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return payload_too_large();
+        }
+        Err(_) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "The request body could not be read",
+            );
+        }
+    };
+    let caller = match caller(&graphql.app, &parts).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    match parse_body(&bytes) {
+        Ok(batch) => execute(graphql, caller, batch).await,
+        Err(message) => refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message),
+    }
+}
+
+async fn get_query(graphql: &GraphqlState, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    if let Some(page) = &graphql.playground
+        && accepts_html(&parts.headers)
+    {
+        return playground::page_response(page);
+    }
+    let mut request = match query_string_request(parts.uri.query()) {
+        Ok(request) => request,
+        Err(message) => return refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message),
+    };
+    if selected_operation(&mut request).is_some_and(|ty| ty != OperationType::Query) {
+        let mut response = refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "Only queries run over GET: send mutations with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    match caller(&graphql.app, &parts).await {
+        Ok(caller) => execute(graphql, caller, BatchRequest::Single(request)).await,
+        Err(refused) => refused,
+    }
+}
+
+/// The verified caller, with their user row provisioned (as REST does), or the refusal.
+async fn caller(app: &AppState, parts: &Parts) -> Result<AuthUser, Response> {
+    let caller = authenticate(parts, &app.verifier).map_err(auth_refusal)?;
+    service::users::ensure_exists(&app.db, &app.known_users, &caller.owner, &caller.profile)
+        .await
+        .map_err(|error| app_error(&error))?;
+    Ok(caller)
+}
+
+async fn execute(graphql: &GraphqlState, caller: AuthUser, batch: BatchRequest) -> Response {
+    let scope = RequestScope::new(graphql.app.db.clone(), caller.owner);
+    let run = |request: async_graphql::Request| graphql.schema.execute(request.data(scope.clone()));
+    let response = match batch {
+        BatchRequest::Single(request) => BatchResponse::Single(run(request).await),
+        // One after another: a batch's mutations apply in order, and it holds at most one
+        // pooled connection at a time.
+        BatchRequest::Batch(requests) => {
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(run(request).await);
+            }
+            BatchResponse::Batch(responses)
+        }
+    };
+    let errors: Vec<&ServerError> = match &response {
+        BatchResponse::Single(response) => response.errors.iter().collect(),
+        BatchResponse::Batch(responses) => responses.iter().flat_map(|r| &r.errors).collect(),
+    };
+    let status = status_for(&errors);
+    let mut http = (status, axum::Json(response)).into_response();
+    let headers = http.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(AppError::RETRY_AFTER_SECONDS),
+        );
+    }
+    http
+}
+
+/// 503 when every error is `SERVICE_UNAVAILABLE` (the database, not the request, failed, and a
+/// retry may succeed); otherwise 200, as GraphQL answers with errors in the body.
+fn status_for(errors: &[&ServerError]) -> StatusCode {
+    let unavailable = |error: &&ServerError| {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+            .is_some_and(|code| *code == async_graphql::Value::from("SERVICE_UNAVAILABLE"))
+    };
+    if !errors.is_empty() && errors.iter().all(unavailable) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// `application/json`, with or without parameters (`; charset=utf-8`).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.to_ascii_lowercase().contains("text/html"))
+}
+
+/// One request object, or a batch: an array of 1 to [`MAX_BATCH`] of them.
+fn parse_body(bytes: &[u8]) -> Result<BatchRequest, String> {
+    let body: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("The body is not valid JSON: {e}"))?;
+    match body {
+        Value::Array(items) if items.is_empty() => {
+            Err(format!("A batch holds 1 to {MAX_BATCH} operations, not 0"))
+        }
+        Value::Array(items) if items.len() > MAX_BATCH => Err(format!(
+            "A batch holds at most {MAX_BATCH} operations, not {}",
+            items.len()
+        )),
+        Value::Array(items) => items
+            .into_iter()
+            .map(graphql_request)
+            .collect::<Result<_, _>>()
+            .map(BatchRequest::Batch),
+        body @ Value::Object(_) => graphql_request(body).map(BatchRequest::Single),
+        _ => Err("The body must be a GraphQL request object, or an array of them".to_owned()),
+    }
+}
+
+fn graphql_request(body: Value) -> Result<async_graphql::Request, String> {
+    let request: async_graphql::Request =
+        serde_json::from_value(body).map_err(|e| format!("Not a GraphQL request: {e}"))?;
+    if request.query.trim().is_empty() {
+        return Err("A GraphQL request needs a non-empty \"query\"".to_owned());
+    }
+    Ok(request)
+}
+
+/// `?query=…&variables=<JSON object>&operationName=…`.
+fn query_string_request(raw: Option<&str>) -> Result<async_graphql::Request, String> {
+    let (mut query, mut variables, mut operation_name) = (None, None, None);
+    for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match name.as_ref() {
+            "query" => query = Some(value.into_owned()),
+            "variables" => variables = Some(value.into_owned()),
+            "operationName" => operation_name = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let query = query.filter(|q| !q.trim().is_empty()).ok_or_else(|| {
+        "GET /graphql runs the GraphQL document given in ?query= (open it in a browser for the \
+         playground)"
+            .to_owned()
+    })?;
+    let mut request = async_graphql::Request::new(query);
+    if let Some(variables) = variables.filter(|v| !v.trim().is_empty()) {
+        match serde_json::from_str::<Value>(&variables) {
+            Ok(value @ (Value::Object(_) | Value::Null)) => {
+                request = request.variables(Variables::from_json(value));
+            }
+            _ => return Err("?variables= must be a JSON object".to_owned()),
+        }
+    }
+    if let Some(name) = operation_name.filter(|name| !name.is_empty()) {
+        request = request.operation_name(name);
+    }
+    Ok(request)
+}
+
+/// The type of the operation the request would run, when the document parses and names one
+/// unambiguously; execution reports every other case. (The parsed document stays in the
+/// request for execution.)
+fn selected_operation(request: &mut async_graphql::Request) -> Option<OperationType> {
+    let name = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    let mut operations = document.operations.iter();
+    let selected = match name {
+        Some(name) => operations.find(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
+        None => operations
+            .next()
+            .filter(|_| document.operations.iter().count() == 1),
+    };
+    selected.map(|(_, operation)| operation.node.ty)
+}
+
+fn auth_refusal(failure: AuthFailure) -> Response {
+    if failure.is_bad_request() {
+        return refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", failure.message());
+    }
+    let mut response = refusal(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", failure.message());
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// An error before execution (provisioning the caller's user row): 503 + `Retry-After` when the
+/// database is unavailable, else 500; the body says nothing of the cause.
+fn app_error(error: &AppError) -> Response {
+    let status = match error {
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let graphql = to_graphql(error);
+    let mut response = refusal(status, code(error), &graphql.message);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(AppError::RETRY_AFTER_SECONDS),
+        );
+    }
+    response
+}
+
+/// 413 in GraphQL's error shape.
+pub fn payload_too_large() -> Response {
+    refusal(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        &AppError::PayloadTooLarge.to_string(),
+    )
+}
+
+/// `{"errors": [{"message": …, "extensions": {"code": …}}]}` with `status`.
+fn refusal(status: StatusCode, code: &'static str, message: &str) -> Response {
+    let mut error = ServerError::new(message, None);
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", code);
+    error.extensions = Some(extensions);
+    let mut response = (status, axum::Json(json!({ "errors": [error] }))).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coded(code: &str) -> ServerError {
+        let mut error = ServerError::new("x", None);
+        let mut extensions = ErrorExtensionValues::default();
+        extensions.set("code", code);
+        error.extensions = Some(extensions);
+        error
+    }
+
+    #[test]
+    fn only_an_unavailable_database_turns_errors_into_a_503() {
+        let unavailable = coded("SERVICE_UNAVAILABLE");
+        let not_found = coded("NOT_FOUND");
+        let uncoded = ServerError::new("Unknown field", None);
+        assert_eq!(status_for(&[]), StatusCode::OK);
+        assert_eq!(status_for(&[&unavailable]), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            status_for(&[&unavailable, &unavailable]),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(status_for(&[&unavailable, &not_found]), StatusCode::OK);
+        assert_eq!(status_for(&[&uncoded]), StatusCode::OK);
+    }
+
+    #[test]
+    fn only_application_json_is_a_graphql_body() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(value).expect("header"),
+            );
+            is_json(&headers)
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/graphql"));
+        assert!(!with("multipart/form-data; boundary=x"));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn batches_hold_one_to_ten_operations() {
+        let batch = |n: usize| {
+            let items: Vec<Value> = (0..n).map(|_| json!({"query": "{ __typename }"})).collect();
+            serde_json::to_vec(&items).expect("json")
+        };
+        assert!(matches!(parse_body(&batch(1)), Ok(BatchRequest::Batch(r)) if r.len() == 1));
+        assert!(matches!(parse_body(&batch(10)), Ok(BatchRequest::Batch(r)) if r.len() == 10));
+        assert!(parse_body(&batch(11)).is_err());
+        assert!(parse_body(&batch(0)).is_err());
+        assert!(parse_body(b"{\"query\": \"{ __typename }\"}").is_ok());
+        assert!(parse_body(b"{\"query\": \"\"}").is_err());
+        assert!(parse_body(b"\"{ __typename }\"").is_err());
+        assert!(parse_body(b"{not json").is_err());
+    }
+
+    #[test]
+    fn the_operation_over_get_is_the_one_named() {
+        let kind = |query: &str, name: Option<&str>| {
+            let mut request = async_graphql::Request::new(query);
+            if let Some(name) = name {
+                request = request.operation_name(name);
+            }
+            selected_operation(&mut request)
+        };
+        assert_eq!(kind("{ me { id } }", None), Some(OperationType::Query));
+        assert_eq!(
+            kind("mutation { deleteTask(id: \"x\") }", None),
+            Some(OperationType::Mutation)
+        );
+        let both = "query Q { me { id } } mutation M { deleteTask(id: \"x\") }";
+        assert_eq!(kind(both, Some("Q")), Some(OperationType::Query));
+        assert_eq!(kind(both, Some("M")), Some(OperationType::Mutation));
+        assert_eq!(kind(both, None), None);
+        assert_eq!(kind("{ unclosed", None), None);
+    }
+}

@@ -1,0 +1,47 @@
+//! The GraphQL front end (contract §4): an async-graphql schema over the same owner-scoped
+//! services as REST, served at `/graphql` by a handler of our own (see [`handler`]) with the
+//! offline GraphiQL playground beside it.
+
+mod cursor;
+mod error;
+mod handler;
+pub mod limits;
+mod loaders;
+mod mutation;
+mod pagination;
+mod playground;
+mod query;
+mod scope;
+mod types;
+
+pub use handler::{payload_too_large, router};
+pub use scope::{RequestScope, require_owner};
+
+use async_graphql::{EmptySubscription, Schema};
+
+use self::mutation::MutationRoot;
+use self::query::QueryRoot;
+
+/// The schema type served at `/graphql`.
+pub type TodoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Builds the schema with its limits (see [`limits`]). Introspection still needs a valid token:
+/// nothing reaches the schema before authentication.
+pub fn schema(introspection: bool) -> TodoSchema {
+    let builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .limit_depth(limits::MAX_DEPTH)
+        .limit_complexity(limits::MAX_COMPLEXITY)
+        .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
+        .limit_directives(limits::MAX_DIRECTIVES_PER_FIELD)
+        .extension(limits::DocumentGuard { introspection });
+    if introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
+}
+
+/// The schema in SDL, as `todo-api schema` prints it and `schema.graphql` holds it.
+pub fn sdl() -> String {
+    schema(true).sdl()
+}

@@ -1,0 +1,51 @@
+//! What the resolvers of one request share: the verified caller, the database, and DataLoaders
+//! scoped to that caller (built per request, so no cache crosses tenants).
+
+use std::sync::Arc;
+
+use async_graphql::Context;
+use async_graphql::dataloader::{DataLoader, HashMapCache};
+use sea_orm::DatabaseConnection;
+
+use super::error::{GqlError, GqlResult};
+use super::loaders::UserLoader;
+use super::types::User;
+use crate::auth::AuthFailure;
+use crate::domain::Owner;
+use crate::error::AppError;
+
+/// The request data every resolver reads through [`require_owner`].
+pub struct RequestScope {
+    pub db: DatabaseConnection,
+    pub owner: Owner,
+    users: DataLoader<UserLoader, HashMapCache>,
+}
+
+impl RequestScope {
+    pub fn new(db: DatabaseConnection, owner: Owner) -> Arc<Self> {
+        let users = DataLoader::with_cache(
+            UserLoader::new(db.clone(), owner.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        );
+        Arc::new(Self { db, owner, users })
+    }
+
+    /// The caller's own user row, loaded at most once per request however many fields ask.
+    pub async fn user(&self, id: &str) -> GqlResult<User> {
+        let user = self.users.load_one(id.to_owned()).await?.ok_or_else(|| {
+            // Every user a resolver can reach is the caller, whose row exists (provisioned
+            // before execution): a miss is a bug, not a client error.
+            AppError::Internal(anyhow::anyhow!("user row {id:?} not loadable in its own request"))
+        })?;
+        Ok(User::from(user))
+    }
+}
+
+/// The verified caller of this request. Every resolver starts here; without a scope (a transport
+/// that skipped authentication) the answer is `UNAUTHENTICATED`.
+pub fn require_owner<'a>(ctx: &Context<'a>) -> Result<&'a RequestScope, GqlError> {
+    ctx.data_opt::<Arc<RequestScope>>()
+        .map(Arc::as_ref)
+        .ok_or_else(|| AppError::Unauthenticated(AuthFailure::MissingToken).into())
+}
