@@ -19,7 +19,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::auth::TokenVerifier;
+use crate::auth::{Authenticator, FailureThrottle, JwksKeys, TokenVerifier};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::service::users::KnownUsers;
@@ -33,7 +33,7 @@ pub const MAX_BODY_BYTES: usize = 65_536;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    pub verifier: Arc<TokenVerifier>,
+    pub auth: Arc<Authenticator>,
     pub known_users: KnownUsers,
 }
 
@@ -62,11 +62,7 @@ impl App {
         }
         let state = AppState {
             db,
-            verifier: Arc::new(TokenVerifier::new(
-                config.better_auth_secret.as_ref(),
-                config.issuer(),
-                config.audience(),
-            )),
+            auth: Arc::new(authenticator(config)),
             known_users: KnownUsers::default(),
         };
         let listener = TcpListener::bind(config.bind_addr()).await?;
@@ -88,6 +84,25 @@ impl App {
         )
         .with_graceful_shutdown(shutdown)
         .await
+    }
+}
+
+/// The configured keys and claim rules; starts the JWKS prefetch when there is a JWKS source.
+fn authenticator(config: &Config) -> Authenticator {
+    let jwks = config
+        .jwks_url()
+        .map(|url| JwksKeys::new(url, config.jwks_refetch_interval));
+    if let Some(jwks) = &jwks {
+        jwks.prefetch();
+    }
+    Authenticator {
+        verifier: TokenVerifier::new(
+            config.better_auth_secret.as_ref(),
+            jwks,
+            config.issuer(),
+            config.audience(),
+        ),
+        throttle: FailureThrottle::new(config.auth_failures_per_minute),
     }
 }
 

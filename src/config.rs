@@ -98,6 +98,12 @@ pub struct Config {
     /// When set, `aud` must match.
     #[arg(long, env = "JWT_AUDIENCE", global = true)]
     pub jwt_audience: Option<String>,
+    /// Failed authentications allowed per client address and minute before 429s; 0 = no limit.
+    #[arg(long, env = "AUTH_FAILURES_PER_MINUTE", default_value_t = 30, global = true)]
+    pub auth_failures_per_minute: u32,
+    /// Least time between two JWKS fetches caused by unknown `kid`s.
+    #[arg(long, env = "JWKS_REFETCH_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub jwks_refetch_interval: Duration,
     /// Browser origins allowed (comma list).
     #[arg(
         long,

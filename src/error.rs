@@ -14,6 +14,9 @@ pub enum AppError {
     /// A credential this server will not read at all, such as two `Authorization` headers (400).
     #[error("{0}")]
     BadRequest(&'static str),
+    /// Too many failed authentications from this client address lately (429 + Retry-After).
+    #[error("Too many failed authentication attempts: retry later")]
+    TooManyRequests { retry_after: std::time::Duration },
     /// A valid user asking for another user's data by path (403).
     #[error("Access denied: cannot access another user's tasks")]
     Forbidden,

@@ -1,8 +1,10 @@
 //! Black-box tests over HTTP against the real router, on SQLite, or on PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
+mod auth_jwks;
 mod helpers;
 mod http_rules;
+mod jwks_support;
 mod rest_auth;
 mod rest_concurrency;
 mod rest_crud;
