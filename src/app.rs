@@ -47,6 +47,7 @@ impl App {
     /// Connects to the database, migrates it (unless `AUTO_MIGRATE=false`, in which case a
     /// pending migration is an error) and binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        config.validate()?;
         let db = db::connect(&config.database_url).await?;
         if config.auto_migrate {
             db::migrate_up(&db, None).await?;

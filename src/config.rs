@@ -138,6 +138,16 @@ impl Config {
         EnvOnly::try_parse_from(["todo-api"]).map(|parsed| parsed.config)
     }
 
+    /// Checks what the types cannot: a configured secret must be long enough.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if let Some(secret) = &self.better_auth_secret {
+            secret
+                .check_length("BETTER_AUTH_SECRET")
+                .map_err(anyhow::Error::msg)?;
+        }
+        Ok(())
+    }
+
     pub fn bind_addr(&self) -> SocketAddr {
         match (self.bind_addr, self.port) {
             (Some(addr), _) => addr,

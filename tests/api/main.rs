@@ -2,6 +2,7 @@
 //! `TEST_DATABASE_URL` is set.
 
 mod auth_jwks;
+mod cli_dev_mode;
 mod helpers;
 mod http_rules;
 mod jwks_support;
