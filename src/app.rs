@@ -20,7 +20,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::auth::TokenVerifier;
+use crate::auth::{Authenticator, FailureThrottle, JwksKeys, TokenVerifier};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::service::users::KnownUsers;
@@ -34,7 +34,7 @@ pub const MAX_BODY_BYTES: usize = 65_536;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    pub verifier: Arc<TokenVerifier>,
+    pub auth: Arc<Authenticator>,
     pub known_users: KnownUsers,
 }
 
@@ -61,6 +61,7 @@ impl App {
     /// Connects to the database, migrates it (unless `AUTO_MIGRATE=false`, in which case a
     /// pending migration is an error) and binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        config.validate()?;
         let mut db = db::connect(&config.database_url).await?;
         if config.auto_migrate {
             db::migrate_up(&db, None).await?;
@@ -82,11 +83,7 @@ impl App {
         });
         let state = AppState {
             db,
-            verifier: Arc::new(TokenVerifier::new(
-                config.better_auth_secret.as_ref(),
-                config.issuer(),
-                config.audience(),
-            )),
+            auth: Arc::new(authenticator(config)),
             known_users: KnownUsers::default(),
         };
         let listener = TcpListener::bind(config.bind_addr()).await?;
@@ -113,6 +110,25 @@ impl App {
         )
         .with_graceful_shutdown(shutdown)
         .await
+    }
+}
+
+/// The configured keys and claim rules; starts the JWKS prefetch when there is a JWKS source.
+fn authenticator(config: &Config) -> Authenticator {
+    let jwks = config
+        .jwks_url()
+        .map(|url| JwksKeys::new(url, config.jwks_refetch_interval));
+    if let Some(jwks) = &jwks {
+        jwks.prefetch();
+    }
+    Authenticator {
+        verifier: TokenVerifier::new(
+            config.better_auth_secret.as_ref(),
+            jwks,
+            config.issuer(),
+            config.audience(),
+        ),
+        throttle: FailureThrottle::new(config.auth_failures_per_minute),
     }
 }
 

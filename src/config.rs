@@ -100,6 +100,12 @@ pub struct Config {
     /// When set, `aud` must match.
     #[arg(long, env = "JWT_AUDIENCE", global = true)]
     pub jwt_audience: Option<String>,
+    /// Failed authentications allowed per client address and minute before 429s; 0 = no limit.
+    #[arg(long, env = "AUTH_FAILURES_PER_MINUTE", default_value_t = 30, global = true)]
+    pub auth_failures_per_minute: u32,
+    /// Least time between two JWKS fetches caused by unknown `kid`s.
+    #[arg(long, env = "JWKS_REFETCH_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub jwks_refetch_interval: Duration,
     /// Browser origins allowed (comma list).
     #[arg(
         long,
@@ -132,6 +138,16 @@ impl Config {
             config: Config,
         }
         EnvOnly::try_parse_from(["todo-api"]).map(|parsed| parsed.config)
+    }
+
+    /// Checks what the types cannot: a configured secret must be long enough.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if let Some(secret) = &self.better_auth_secret {
+            secret
+                .check_length("BETTER_AUTH_SECRET")
+                .map_err(anyhow::Error::msg)?;
+        }
+        Ok(())
     }
 
     pub fn bind_addr(&self) -> SocketAddr {

@@ -14,6 +14,9 @@ pub enum AppError {
     /// A credential this server will not read at all, such as two `Authorization` headers (400).
     #[error("{0}")]
     BadRequest(&'static str),
+    /// Too many failed authentications from this client address lately (429 + Retry-After).
+    #[error("Too many failed authentication attempts: retry later")]
+    TooManyRequests { retry_after: std::time::Duration },
     /// A valid user asking for another user's data by path (403).
     #[error("Access denied: cannot access another user's tasks")]
     Forbidden,
@@ -41,6 +44,11 @@ impl AppError {
 
     /// Seconds a client should wait before retrying a 503.
     pub const RETRY_AFTER_SECONDS: u64 = 2;
+}
+
+/// Whole seconds for a `Retry-After` header, rounded up so a client never retries too early.
+pub fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 fn summarize(errors: &[FieldError]) -> String {

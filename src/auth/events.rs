@@ -1,9 +1,10 @@
 //! Security events (contract §7): exactly one structured event per refusal on the `security`
 //! tracing target. Never the token, a secret, a query string or a body.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, MatchedPath};
 use axum::http::request::Parts;
 
 use super::AuthFailure;
@@ -12,10 +13,13 @@ use super::AuthFailure;
 #[derive(Clone, Debug)]
 pub struct RequestMeta {
     pub request_id: String,
-    pub client_ip: String,
+    pub client_addr: Option<IpAddr>,
     pub method: String,
-    /// The path alone: a query string may carry secrets.
+    /// The path alone, still percent-encoded (so it holds no line breaks): a query string may
+    /// carry secrets.
     pub path: String,
+    /// The route template, e.g. `/api/{user_id}/tasks`; `-` when no route matched.
+    pub route: String,
 }
 
 impl RequestMeta {
@@ -26,17 +30,24 @@ impl RequestMeta {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-")
             .to_owned();
-        let client_ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-            .unwrap_or_else(|| "-".to_owned());
         Self {
             request_id,
-            client_ip,
+            client_addr: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
             method: parts.method.to_string(),
             path: parts.uri.path().to_owned(),
+            route: parts
+                .extensions
+                .get::<MatchedPath>()
+                .map_or_else(|| "-".to_owned(), |route| route.as_str().to_owned()),
         }
+    }
+
+    fn client_ip(&self) -> String {
+        self.client_addr
+            .map_or_else(|| "-".to_owned(), |addr| addr.to_string())
     }
 }
 
@@ -47,11 +58,31 @@ pub fn auth_failed(meta: &RequestMeta, failure: AuthFailure, status: u16) {
         event = "auth_failed",
         reason = failure.reason(),
         request_id = %meta.request_id,
-        client_ip = %meta.client_ip,
+        client_ip = %meta.client_ip(),
         method = %meta.method,
         path = %meta.path,
+        route = %meta.route,
         status,
         "authentication failed"
+    );
+}
+
+/// An address over its failure budget: logged once a minute at most, with how many failures
+/// went unlogged since the last report (see `throttle`).
+pub fn auth_throttled(meta: &RequestMeta, failure: AuthFailure, suppressed: u64, retry_after: Duration) {
+    tracing::warn!(
+        target: "security",
+        event = "auth_throttled",
+        reason = failure.reason(),
+        request_id = %meta.request_id,
+        client_ip = %meta.client_ip(),
+        method = %meta.method,
+        path = %meta.path,
+        route = %meta.route,
+        status = 429u16,
+        suppressed,
+        retry_after_seconds = retry_after.as_secs(),
+        "authentication failures throttled"
     );
 }
 
@@ -62,12 +93,14 @@ pub fn access_denied(meta: &RequestMeta, user_id: &str, path_user_id: &str) {
         event = "access_denied",
         reason = "user_mismatch",
         request_id = %meta.request_id,
-        client_ip = %meta.client_ip,
+        client_ip = %meta.client_ip(),
         method = %meta.method,
         path = %meta.path,
+        route = %meta.route,
         status = 403u16,
         user_id,
-        path_user_id,
+        // Decoded from the path, so it may hold any character: escaped for the log.
+        path_user_id = %path_user_id.escape_debug(),
         "access denied"
     );
 }

@@ -1,12 +1,14 @@
 //! The `Authorization` header rules (contract §2, §6) and the extractor built on them.
 
+use std::time::Duration;
+
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::events::{RequestMeta, auth_failed};
+use super::events::{RequestMeta, auth_failed, auth_throttled};
 use super::token::MAX_TOKEN_BYTES;
-use super::{AuthFailure, TokenVerifier};
+use super::{AuthFailure, Authenticator, TokenVerifier};
 use crate::app::AppState;
 use crate::domain::{Owner, UserProfile};
 use crate::error::AppError;
@@ -18,17 +20,52 @@ pub struct AuthUser {
     pub profile: UserProfile,
 }
 
-/// Reads and verifies the bearer credential of a request; on refusal, emits the security event
-/// and says why. Nothing but the `Authorization` header is ever read (no query string, no
-/// cookie).
-pub fn authenticate(parts: &Parts, verifier: &TokenVerifier) -> Result<AuthUser, AuthFailure> {
-    verify_header(parts, verifier).inspect_err(|failure| {
-        let status = if failure.is_bad_request() { 400 } else { 401 };
-        auth_failed(&RequestMeta::from_parts(parts), *failure, status);
-    })
+/// Why a request is not authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthRejection {
+    /// The credential was refused (401, or 400 for two `Authorization` headers).
+    Refused(AuthFailure),
+    /// The client address has failed too often lately (429).
+    Throttled { retry_after: Duration },
 }
 
-fn verify_header(parts: &Parts, verifier: &TokenVerifier) -> Result<AuthUser, AuthFailure> {
+impl From<AuthRejection> for AppError {
+    fn from(rejection: AuthRejection) -> Self {
+        match rejection {
+            AuthRejection::Refused(failure) if failure.is_bad_request() => {
+                AppError::BadRequest(failure.message())
+            }
+            AuthRejection::Refused(failure) => AppError::Unauthenticated(failure),
+            AuthRejection::Throttled { retry_after } => AppError::TooManyRequests { retry_after },
+        }
+    }
+}
+
+/// Reads and verifies the bearer credential of a request. On refusal it counts the failure
+/// against the client address and emits the security event. Nothing but the `Authorization`
+/// header is ever read (no query string, no cookie).
+pub async fn authenticate(parts: &Parts, auth: &Authenticator) -> Result<AuthUser, AuthRejection> {
+    let failure = match verify_header(parts, &auth.verifier).await {
+        Ok(user) => return Ok(user),
+        Err(failure) => failure,
+    };
+    let meta = RequestMeta::from_parts(parts);
+    if let Some(address) = meta.client_addr
+        && let Err(throttled) = auth.throttle.record_failure(address)
+    {
+        if let Some(suppressed) = throttled.report {
+            auth_throttled(&meta, failure, suppressed, throttled.retry_after);
+        }
+        return Err(AuthRejection::Throttled {
+            retry_after: throttled.retry_after,
+        });
+    }
+    let status = if failure.is_bad_request() { 400 } else { 401 };
+    auth_failed(&meta, failure, status);
+    Err(AuthRejection::Refused(failure))
+}
+
+async fn verify_header(parts: &Parts, verifier: &TokenVerifier) -> Result<AuthUser, AuthFailure> {
     let mut headers = parts.headers.get_all(AUTHORIZATION).iter();
     let header = headers.next().ok_or(AuthFailure::MissingToken)?;
     if headers.next().is_some() {
@@ -47,7 +84,7 @@ fn verify_header(parts: &Parts, verifier: &TokenVerifier) -> Result<AuthUser, Au
         return Err(AuthFailure::MissingToken);
     }
     let token = std::str::from_utf8(credential).map_err(|_| AuthFailure::Malformed)?;
-    let verified = verifier.verify(token)?;
+    let verified = verifier.verify(token).await?;
     Ok(AuthUser {
         owner: Owner::verified(verified.user_id),
         profile: verified.profile,
@@ -63,12 +100,6 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        authenticate(parts, &state.verifier).map_err(|failure| {
-            if failure.is_bad_request() {
-                AppError::BadRequest(failure.message())
-            } else {
-                AppError::Unauthenticated(failure)
-            }
-        })
+        Ok(authenticate(parts, &state.auth).await?)
     }
 }

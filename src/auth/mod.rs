@@ -1,14 +1,24 @@
-//! Authentication: bearer-token verification, the extractor both front ends use, and the
-//! security events every refusal emits.
+//! Authentication: bearer-token verification (HS256 secret, JWKS), the extractor both front
+//! ends use, throttling of repeated failures, and the security events every refusal emits.
 
 mod events;
 mod extractor;
 mod failure;
+mod jwks;
 mod secret;
+mod throttle;
 mod token;
 
 pub use events::{RequestMeta, access_denied};
-pub use extractor::{AuthUser, authenticate};
+pub use extractor::{AuthRejection, AuthUser, authenticate};
 pub use failure::AuthFailure;
+pub use jwks::JwksKeys;
 pub use secret::Secret;
+pub use throttle::FailureThrottle;
 pub use token::{MintRequest, TokenVerifier, VerifiedToken, mint_hs256};
+
+/// Everything that decides whether a request is authenticated.
+pub struct Authenticator {
+    pub verifier: TokenVerifier,
+    pub throttle: FailureThrottle,
+}

@@ -31,18 +31,27 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Parsing never fails, so that a command-line parser never echoes a rejected secret back in
+/// its error message; [`Secret::check_length`] says what is wrong without the value.
 impl FromStr for Secret {
-    type Err = String;
+    type Err = std::convert::Infallible;
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        if value.len() < Self::MIN_BYTES {
+        Ok(Self(value.to_owned()))
+    }
+}
+
+impl Secret {
+    /// Refuses a secret shorter than [`Secret::MIN_BYTES`], naming `name` but not the value.
+    pub fn check_length(&self, name: &str) -> Result<(), String> {
+        if self.0.len() < Self::MIN_BYTES {
             return Err(format!(
-                "the secret is {} bytes long; at least {} are required",
-                value.len(),
+                "{name} is {} bytes long; at least {} are required",
+                self.0.len(),
                 Self::MIN_BYTES
             ));
         }
-        Ok(Self(value.to_owned()))
+        Ok(())
     }
 }
 
@@ -52,8 +61,11 @@ mod tests {
 
     #[test]
     fn a_secret_never_prints_and_short_ones_are_refused() {
-        let secret: Secret = "s".repeat(32).parse().expect("32 bytes is enough");
+        let secret = Secret::new("s".repeat(32));
         assert!(!format!("{secret:?} {secret}").contains("sss"));
-        assert!("short".parse::<Secret>().is_err());
+        assert!(secret.check_length("SECRET").is_ok());
+        let short = Secret::new("short".into());
+        let error = short.check_length("SECRET").expect_err("too short");
+        assert!(error.contains("at least 32") && !error.contains("short"));
     }
 }

@@ -7,6 +7,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value};
 
+use super::jwks::JwksKeys;
 use super::{AuthFailure, Secret};
 use crate::domain::{UserId, UserProfile};
 
@@ -25,33 +26,54 @@ pub struct VerifiedToken {
 /// Verifies bearer tokens against the configured keys and claim rules.
 pub struct TokenVerifier {
     hs256: Option<DecodingKey>,
+    jwks: Option<JwksKeys>,
     issuer: Option<String>,
     audience: Option<String>,
 }
 
 impl TokenVerifier {
-    pub fn new(hs256_secret: Option<&Secret>, issuer: Option<String>, audience: Option<String>) -> Self {
+    pub fn new(
+        hs256_secret: Option<&Secret>,
+        jwks: Option<JwksKeys>,
+        issuer: Option<String>,
+        audience: Option<String>,
+    ) -> Self {
         Self {
             hs256: hs256_secret.map(|s| DecodingKey::from_secret(s.expose().as_bytes())),
+            jwks,
             issuer,
             audience,
         }
     }
 
-    pub fn verify(&self, token: &str) -> Result<VerifiedToken, AuthFailure> {
+    /// Verifies `token`. The key is chosen by configuration and `kid`; the header's `alg` must
+    /// then be the one algorithm that key is for.
+    pub async fn verify(&self, token: &str) -> Result<VerifiedToken, AuthFailure> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthFailure::TooLarge);
         }
-        let algorithm = header_algorithm(token)?;
-        // Only HS256 keys exist so far; any other algorithm, `none` included, names no key.
-        let key = match (algorithm.as_str(), &self.hs256) {
-            ("HS256", Some(key)) => key,
+        let header = read_header(token)?;
+        let jwks_key;
+        let (key, algorithm) = match header.alg.as_str() {
+            "HS256" => (
+                self.hs256.as_ref().ok_or(AuthFailure::AlgNotAllowed)?,
+                Algorithm::HS256,
+            ),
+            "EdDSA" | "ES256" | "RS256" => {
+                let jwks = self.jwks.as_ref().ok_or(AuthFailure::AlgNotAllowed)?;
+                let algorithm: Algorithm = header.alg.parse().map_err(|_| AuthFailure::AlgNotAllowed)?;
+                jwks_key = jwks.key_for(header.kid.as_deref(), algorithm).await?;
+                if jwks_key.algorithm != algorithm {
+                    return Err(AuthFailure::AlgNotAllowed);
+                }
+                (&jwks_key.key, algorithm)
+            }
+            // `none` in any case, HS384/512, PS*, ES384…: no configured key is for them.
             _ => return Err(AuthFailure::AlgNotAllowed),
         };
-        let claims =
-            jsonwebtoken::decode::<Map<String, Value>>(token, key, &self.validation(Algorithm::HS256))
-                .map_err(|e| classify(e.kind()))?
-                .claims;
+        let claims = jsonwebtoken::decode::<Map<String, Value>>(token, key, &self.validation(algorithm))
+            .map_err(|e| classify(e.kind()))?
+            .claims;
         check_issued_at(&claims)?;
         Ok(VerifiedToken {
             user_id: user_id_claim(&claims)?,
@@ -84,8 +106,15 @@ impl TokenVerifier {
     }
 }
 
-/// The `alg` of the token's header, read without trusting it: it only has to match the key.
-fn header_algorithm(token: &str) -> Result<String, AuthFailure> {
+/// What the verifier reads from a token's header before any key is chosen.
+struct TokenHeader {
+    alg: String,
+    kid: Option<String>,
+}
+
+/// Reads `alg` and `kid` without trusting them: `alg` only has to match the chosen key. Other
+/// header fields (`jku`, `x5u`, `jwk`…) are never looked at.
+fn read_header(token: &str) -> Result<TokenHeader, AuthFailure> {
     let mut parts = token.split('.');
     let (Some(header), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -95,10 +124,16 @@ fn header_algorithm(token: &str) -> Result<String, AuthFailure> {
         .decode(header)
         .map_err(|_| AuthFailure::Malformed)?;
     let header: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|_| AuthFailure::Malformed)?;
-    match header.get("alg") {
-        Some(Value::String(alg)) => Ok(alg.clone()),
-        _ => Err(AuthFailure::Malformed),
-    }
+    let alg = match header.get("alg") {
+        Some(Value::String(alg)) => alg.clone(),
+        _ => return Err(AuthFailure::Malformed),
+    };
+    let kid = match header.get("kid") {
+        None => None,
+        Some(Value::String(kid)) => Some(kid.clone()),
+        Some(_) => return Err(AuthFailure::Malformed),
+    };
+    Ok(TokenHeader { alg, kid })
 }
 
 fn classify(kind: &ErrorKind) -> AuthFailure {
@@ -223,29 +258,32 @@ mod tests {
         mint_hs256(&secret(), &request).expect("minting works")
     }
 
-    #[test]
-    fn a_minted_token_verifies_and_carries_its_profile() {
-        let verifier = TokenVerifier::new(Some(&secret()), None, None);
-        let verified = verifier.verify(&mint("user-1")).expect("valid");
+    #[tokio::test]
+    async fn a_minted_token_verifies_and_carries_its_profile() {
+        let verifier = TokenVerifier::new(Some(&secret()), None, None, None);
+        let verified = verifier.verify(&mint("user-1")).await.expect("valid");
         assert_eq!(verified.user_id.as_str(), "user-1");
         assert_eq!(verified.profile.email.as_deref(), Some("a@example.com"));
     }
 
-    #[test]
-    fn an_unsigned_token_is_refused_whatever_the_case_of_none() {
-        let verifier = TokenVerifier::new(Some(&secret()), None, None);
+    #[tokio::test]
+    async fn an_unsigned_token_is_refused_whatever_the_case_of_none() {
+        let verifier = TokenVerifier::new(Some(&secret()), None, None, None);
         let token = mint("user-1");
         let payload = token.split('.').nth(1).expect("payload");
         for alg in ["none", "None", "NONE"] {
             let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#));
             let forged = format!("{header}.{payload}.");
-            assert_eq!(verifier.verify(&forged), Err(AuthFailure::AlgNotAllowed));
+            assert_eq!(verifier.verify(&forged).await, Err(AuthFailure::AlgNotAllowed));
         }
     }
 
-    #[test]
-    fn a_configured_issuer_is_required() {
-        let verifier = TokenVerifier::new(Some(&secret()), Some("https://auth.example".into()), None);
-        assert_eq!(verifier.verify(&mint("user-1")), Err(AuthFailure::BadIssuer));
+    #[tokio::test]
+    async fn a_configured_issuer_is_required() {
+        let verifier = TokenVerifier::new(Some(&secret()), None, Some("https://auth.example".into()), None);
+        assert_eq!(
+            verifier.verify(&mint("user-1")).await,
+            Err(AuthFailure::BadIssuer)
+        );
     }
 }

@@ -68,6 +68,7 @@ pub fn code(error: &AppError) -> &'static str {
     match error {
         AppError::Unauthenticated(_) => "UNAUTHENTICATED",
         AppError::BadRequest(_) => "BAD_REQUEST",
+        AppError::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
         AppError::Forbidden => "FORBIDDEN",
         AppError::Validation(_) => "BAD_USER_INPUT",
         AppError::NotFound => "NOT_FOUND",

@@ -33,9 +33,9 @@ use serde_json::{Value, json};
 use super::error::{code, to_graphql};
 use super::{RequestScope, TodoSchema, playground};
 use crate::app::AppState;
-use crate::auth::{AuthFailure, AuthUser, authenticate};
+use crate::auth::{AuthRejection, AuthUser, authenticate};
 use crate::config::Config;
-use crate::error::AppError;
+use crate::error::{AppError, retry_after_seconds};
 use crate::service;
 
 /// The most operations one batch may carry (contract §6).
@@ -145,7 +145,7 @@ async fn get_query(graphql: &GraphqlState, request: Request) -> Response {
 
 /// The verified caller, with their user row provisioned (as REST does), or the refusal.
 async fn caller(app: &AppState, parts: &Parts) -> Result<AuthUser, Response> {
-    let caller = authenticate(parts, &app.verifier).map_err(auth_refusal)?;
+    let caller = authenticate(parts, &app.auth).await.map_err(auth_refusal)?;
     service::users::ensure_exists(&app.db, &app.known_users, &caller.owner, &caller.profile)
         .await
         .map_err(|error| app_error(&error))?;
@@ -296,15 +296,28 @@ fn selected_operation(request: &mut async_graphql::Request) -> Option<OperationT
     selected.map(|(_, operation)| operation.node.ty)
 }
 
-fn auth_refusal(failure: AuthFailure) -> Response {
-    if failure.is_bad_request() {
-        return refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", failure.message());
+fn auth_refusal(rejection: AuthRejection) -> Response {
+    match rejection {
+        AuthRejection::Refused(failure) if failure.is_bad_request() => {
+            refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", failure.message())
+        }
+        AuthRejection::Refused(failure) => {
+            let mut response = refusal(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", failure.message());
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+        }
+        AuthRejection::Throttled { retry_after } => {
+            let error = AppError::TooManyRequests { retry_after };
+            let mut response = refusal(StatusCode::TOO_MANY_REQUESTS, code(&error), &error.to_string());
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_seconds(retry_after)),
+            );
+            response
+        }
     }
-    let mut response = refusal(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", failure.message());
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
 }
 
 /// An error before execution (provisioning the caller's user row): 503 + `Retry-After` when the

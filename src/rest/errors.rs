@@ -82,6 +82,14 @@ impl IntoResponse for AppError {
                 response
             }
             AppError::BadRequest(message) => detail(StatusCode::BAD_REQUEST, message),
+            AppError::TooManyRequests { retry_after } => {
+                let mut response = detail(StatusCode::TOO_MANY_REQUESTS, &self.to_string());
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(crate::error::retry_after_seconds(*retry_after)),
+                );
+                response
+            }
             AppError::Forbidden => detail(StatusCode::FORBIDDEN, &self.to_string()),
             AppError::Validation(fields) => {
                 ValidationFailed(fields.iter().map(ValidationIssue::body).collect()).into_response()

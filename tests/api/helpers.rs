@@ -91,6 +91,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         log_format: None,
         auto_migrate: true,
         graphql_introspection: true,
+        auth_failures_per_minute: 30,
+        jwks_refetch_interval: Duration::from_secs(30),
         playground: true,
     };
     adjust(&mut config);

@@ -1,6 +1,8 @@
 //! Black-box tests over HTTP against the real router, on SQLite, or on PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
+mod auth_jwks;
+mod cli_dev_mode;
 mod graphql_helpers;
 mod graphql_http;
 mod graphql_limits;
@@ -9,6 +11,7 @@ mod graphql_queries;
 mod graphql_tenancy;
 mod helpers;
 mod http_rules;
+mod jwks_support;
 mod rest_auth;
 mod rest_concurrency;
 mod rest_crud;

@@ -66,3 +66,31 @@ async fn no_token_or_secret_ever_appears_in_any_log_line() {
         assert!(!line.contains(SECRET), "secret in log: {line}");
     }
 }
+
+#[tokio::test]
+async fn line_breaks_and_quotes_in_a_request_cannot_forge_a_log_line() {
+    let app = spawn_app().await;
+    let user = new_user();
+    let forged_tail = r#"{"event":"auth_failed","reason":"forged"}"#;
+    let injected = format!("/api/x%22%0D%0A{}/tasks", percent_encode(forged_tail));
+    let refused = app.request(Method::GET, &injected).send().await.expect("request");
+    assert_eq!(refused.status(), 401);
+    let denied = app
+        .as_user(&user, Method::GET, &injected)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(denied.status(), 403);
+    for response in [&refused, &denied] {
+        assert_eq!(app.security_events(&request_id(response)).len(), 1);
+    }
+    for line in app.logs.lines() {
+        let parsed: serde_json::Value =
+            serde_json::from_str(&line).expect("every log line is one JSON object");
+        assert_ne!(parsed["reason"], "forged", "no forged event: {line}");
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes().map(|b| format!("%{b:02X}")).collect()
+}
