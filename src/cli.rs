@@ -23,13 +23,15 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let dev_mode = config.better_auth_secret.is_none() && config.jwks_url().is_none();
     if dev_mode {
         refuse_dev_mode_off_loopback(config.bind_addr())?;
-        config.better_auth_secret = Some(load_or_create_dev_secret(&config.database_url)?);
+        let secret = load_or_create_dev_secret(&config.database_url)?;
+        config.dev_token = Some(mint_dev_token(&config, &secret)?);
+        config.better_auth_secret = Some(secret);
     }
     let app = App::build(&config).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, "todo-api listening");
-    if dev_mode {
-        announce_dev_mode(&config, addr)?;
+    if let Some(token) = &config.dev_token {
+        announce_dev_mode(token, addr);
     }
     app.run(shutdown_signal()).await?;
     tracing::info!("todo-api stopped");
@@ -47,12 +49,9 @@ fn refuse_dev_mode_off_loopback(addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn announce_dev_mode(config: &Config, addr: SocketAddr) -> anyhow::Result<()> {
-    let secret = config
-        .better_auth_secret
-        .as_ref()
-        .context("dev auth mode without a secret")?;
-    let token = mint_hs256(
+/// A token for the demo user, signed with the dev secret.
+fn mint_dev_token(config: &Config, secret: &Secret) -> anyhow::Result<String> {
+    mint_hs256(
         secret,
         &MintRequest {
             user_id: DEV_USER_ID,
@@ -62,16 +61,19 @@ fn announce_dev_mode(config: &Config, addr: SocketAddr) -> anyhow::Result<()> {
             issuer: config.issuer().as_deref(),
             audience: config.audience().as_deref(),
         },
-    )?;
+    )
+}
+
+fn announce_dev_mode(token: &str, addr: SocketAddr) {
     tracing::warn!(
         "DEV AUTH MODE: no BETTER_AUTH_SECRET or BETTER_AUTH_URL is set, so a random secret kept \
          in {DEV_SECRET_FILE} signs tokens. Never use this mode in production."
     );
     println!("==> todo-api is running in DEV AUTH MODE (do not use in production)");
     println!("==> GraphQL playground: http://{addr}/graphql");
+    println!("==> (the playground opens with the dev token below already filled in)");
     println!("==> REST: http://{addr}/api/{DEV_USER_ID}/tasks");
     println!("dev token: {token}");
-    Ok(())
 }
 
 /// The dev secret lives beside the SQLite file (or in the working directory for PostgreSQL), so

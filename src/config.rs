@@ -124,6 +124,10 @@ pub struct Config {
     /// Allow introspection (still requires a valid token).
     #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value = "true", value_parser = BoolishValueParser::new(), global = true)]
     pub graphql_introspection: bool,
+    /// The token dev auth mode printed: the playground opens with it filled in. Never read from
+    /// the environment or the command line.
+    #[arg(skip)]
+    pub dev_token: Option<String>,
     /// Serve the GraphiQL page at GET /graphql.
     #[arg(long, env = "PLAYGROUND", default_value = "true", value_parser = BoolishValueParser::new(), global = true)]
     pub playground: bool,

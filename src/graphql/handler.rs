@@ -49,12 +49,22 @@ struct GraphqlState {
     playground: Option<Arc<str>>,
 }
 
+/// The playground's headers editor: the dev token in dev auth mode, else empty (never any other
+/// credential).
+fn initial_headers(dev_token: Option<&str>) -> String {
+    dev_token
+        .map(|token| json!({ "Authorization": format!("Bearer {token}") }).to_string())
+        .unwrap_or_default()
+}
+
 /// `/graphql`, and the playground's assets under `/graphql/assets/` when it is enabled.
 pub fn router(app: AppState, config: &Config) -> Router<AppState> {
     let state = GraphqlState {
         app,
         schema: super::schema(config.graphql_introspection),
-        playground: config.playground.then(|| Arc::from(playground::page(""))),
+        playground: config
+            .playground
+            .then(|| Arc::from(playground::page(&initial_headers(config.dev_token.as_deref())))),
     };
     let mut router = Router::new().route("/graphql", any(endpoint));
     if config.playground {

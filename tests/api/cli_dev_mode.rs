@@ -82,6 +82,19 @@ async fn dev_auth_mode_prints_a_working_token_that_survives_a_restart() {
         }
     };
     assert_eq!(list(base_url.clone(), token.clone()).await, 200);
+    let playground = client
+        .get(format!("{base_url}/graphql"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        playground.contains(&format!("Bearer {token}")),
+        "the playground opens with the dev token"
+    );
 
     let secret_file = dir.path().join(".todo-api-dev-secret");
     let metadata = std::fs::metadata(&secret_file).expect("the dev secret is kept beside the database");

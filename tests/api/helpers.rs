@@ -94,6 +94,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         auth_failures_per_minute: 30,
         jwks_refetch_interval: Duration::from_secs(30),
         playground: true,
+        dev_token: None,
     };
     adjust(&mut config);
     let app = App::build(&config).await.expect("the app builds");
