@@ -44,6 +44,8 @@ pub enum Command {
         #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
         ttl: Duration,
     },
+    /// Print the OpenAPI 3.1 document of the REST layer as YAML (= contracts/openapi.yaml).
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,5 +19,6 @@ async fn main() -> anyhow::Result<()> {
             name,
             ttl,
         } => cli::token(&config, &user, email.as_deref(), name.as_deref(), ttl),
+        Command::Openapi => cli::openapi(&mut std::io::stdout().lock()),
     }
 }

@@ -11,7 +11,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde_json::{Map, Value};
 
-use super::errors::{ValidationFailed, ValidationIssue};
+use super::errors::{ErrorMessage, ValidationError, ValidationFailed};
 use crate::app::AppState;
 use crate::auth::{AuthUser, RequestMeta, access_denied};
 use crate::domain::{
@@ -72,10 +72,7 @@ impl axum::response::IntoResponse for BodyRejection {
             Self::TooLarge => AppError::PayloadTooLarge.into_response(),
             Self::Unreadable => (
                 StatusCode::BAD_REQUEST,
-                axum::Json(serde_json::json!({
-                    "detail": "The request body could not be read",
-                    "message": "The request body could not be read",
-                })),
+                axum::Json(ErrorMessage::new("The request body could not be read")),
             )
                 .into_response(),
         }
@@ -83,7 +80,7 @@ impl axum::response::IntoResponse for BodyRejection {
 }
 
 fn body_issue(kind: &'static str, message: impl Into<String>) -> BodyRejection {
-    BodyRejection::Invalid(ValidationFailed(vec![ValidationIssue::new(
+    BodyRejection::Invalid(ValidationFailed(vec![ValidationError::new(
         vec!["body".into()],
         kind,
         message,
@@ -130,7 +127,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 "Input should be a valid dictionary or object to extract fields from",
             )),
             Err(error) => Err(BodyRejection::Invalid(ValidationFailed(vec![
-                ValidationIssue::new(
+                ValidationError::new(
                     vec!["body".into(), error.column().into()],
                     "json_invalid",
                     format!("JSON decode error: {error}"),
@@ -142,15 +139,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
 
 /// Collects every problem with a body, as FastAPI reports all of them at once.
 #[derive(Default)]
-struct Issues(Vec<ValidationIssue>);
+struct Issues(Vec<ValidationError>);
 
 impl Issues {
-    fn push(&mut self, issue: ValidationIssue) {
+    fn push(&mut self, issue: ValidationError) {
         self.0.push(issue);
     }
 
     fn wrong_type(&mut self, field: &'static str, kind: &'static str, message: &str) {
-        self.push(ValidationIssue::new(
+        self.push(ValidationError::new(
             vec!["body".into(), field.into()],
             kind,
             message,
@@ -172,7 +169,7 @@ const BOOL_TYPE: &str = "Input should be a valid boolean";
 fn title(issues: &mut Issues, value: &Value) -> Option<TaskTitle> {
     match value {
         Value::String(raw) => TaskTitle::parse(raw)
-            .map_err(|e| issues.push(ValidationIssue::body(&e)))
+            .map_err(|e| issues.push(ValidationError::body(&e)))
             .ok(),
         _ => {
             issues.wrong_type("title", "string_type", STRING_TYPE);
@@ -187,7 +184,7 @@ fn description(issues: &mut Issues, value: &Value) -> Option<Option<TaskDescript
         Value::Null => Some(None),
         Value::String(raw) => TaskDescription::parse(raw)
             .map(Some)
-            .map_err(|e| issues.push(ValidationIssue::body(&e)))
+            .map_err(|e| issues.push(ValidationError::body(&e)))
             .ok(),
         _ => {
             issues.wrong_type("description", "string_type", STRING_TYPE);
@@ -213,7 +210,7 @@ pub fn new_task(body: &Map<String, Value>) -> Result<NewTask, ValidationFailed> 
     let parsed_title = match body.get("title") {
         Some(value) => title(&mut issues, value),
         None => {
-            issues.push(ValidationIssue::new(
+            issues.push(ValidationError::new(
                 vec!["body".into(), "title".into()],
                 "missing",
                 "Field required",
@@ -274,7 +271,7 @@ impl ListParams {
                     .map(|c| format!("'{c}'"))
                     .collect::<Vec<_>>()
                     .join(", ");
-                issues.push(ValidationIssue::new(
+                issues.push(ValidationError::new(
                     vec!["query".into(), name.into()],
                     "enum",
                     format!("Input should be one of {expected}"),
@@ -294,17 +291,17 @@ impl ListParams {
             let value = params.get(name)?;
             let loc = vec!["query".into(), name.into()];
             match value.trim().parse::<i128>() {
-                Err(_) => issues.push(ValidationIssue::new(
+                Err(_) => issues.push(ValidationError::new(
                     loc,
                     "int_parsing",
                     "Input should be a valid integer, unable to parse string as an integer",
                 )),
-                Ok(n) if n < i128::from(min) => issues.push(ValidationIssue::new(
+                Ok(n) if n < i128::from(min) => issues.push(ValidationError::new(
                     loc,
                     "greater_than_equal",
                     format!("Input should be greater than or equal to {min}"),
                 )),
-                Ok(n) if n > i128::from(max) => issues.push(ValidationIssue::new(
+                Ok(n) if n > i128::from(max) => issues.push(ValidationError::new(
                     loc,
                     "less_than_equal",
                     format!("Input should be less than or equal to {max}"),
@@ -321,13 +318,13 @@ impl ListParams {
         if let Some(search) = &search {
             let loc = || vec!["query".into(), "search".into()];
             if has_forbidden_control(search) {
-                issues.push(ValidationIssue::new(
+                issues.push(ValidationError::new(
                     loc(),
                     "value_error",
                     "Value error, search must not contain control characters",
                 ));
             } else if search.chars().count() > Self::MAX_SEARCH_CHARS {
-                issues.push(ValidationIssue::new(
+                issues.push(ValidationError::new(
                     loc(),
                     "string_too_long",
                     format!("String should have at most {} characters", Self::MAX_SEARCH_CHARS),

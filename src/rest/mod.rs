@@ -3,6 +3,7 @@
 
 mod errors;
 mod extract;
+pub mod openapi;
 mod tasks;
 
 pub use errors::{method_not_allowed, not_found};

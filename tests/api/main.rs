@@ -6,6 +6,7 @@ mod http_rules;
 mod rest_auth;
 mod rest_concurrency;
 mod rest_crud;
+mod rest_docs;
 mod rest_isolation;
 mod rest_listing;
 mod rest_validation;
