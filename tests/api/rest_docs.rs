@@ -1,10 +1,13 @@
-//! The REST documentation (contract §1 `openapi`, §8): the generated OpenAPI document and its
-//! committed copy.
+//! The REST documentation (contract §1 `openapi`, §5, §8): the generated OpenAPI document, its
+//! committed copy, `/openapi.json` and the offline Swagger UI page at `/docs`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use reqwest::Method;
 use serde_json::Value;
+
+use crate::helpers::spawn_app;
 
 const COMMITTED: &str = "contracts/openapi.yaml";
 
@@ -196,4 +199,102 @@ fn the_list_query_documents_its_enums_defaults_and_aliases() {
     );
     assert_eq!(param("offset")["schema"]["minimum"], 0);
     assert_eq!(param("search")["schema"]["maxLength"], 1000);
+}
+
+#[tokio::test]
+async fn openapi_json_is_public_and_is_the_generated_document() {
+    let app = spawn_app().await;
+    let response = app
+        .request(Method::GET, "/openapi.json")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200, "no token needed");
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("application/json")
+    );
+    let served: Value = response.json().await.expect("json");
+    assert_eq!(served, generated());
+}
+
+/// The `src` and `href` values of a page.
+fn links_of(html: &str) -> Vec<String> {
+    let mut links = Vec::new();
+    for attribute in ["src=\"", "href=\""] {
+        for (start, _) in html.match_indices(attribute) {
+            let rest = &html[start + attribute.len()..];
+            links.push(rest[..rest.find('"').expect("closing quote")].to_owned());
+        }
+    }
+    links
+}
+
+#[tokio::test]
+async fn the_docs_page_is_public_and_every_asset_it_loads_is_served_locally() {
+    let app = spawn_app().await;
+    for page in ["/docs", "/docs/"] {
+        let response = app.request(Method::GET, page).send().await.expect("request");
+        assert_eq!(response.status(), 200, "{page} needs no token");
+        let headers = response.headers().clone();
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/html")
+        );
+        let policy = headers["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(
+            policy.contains("default-src 'none'") && policy.contains("connect-src 'self'"),
+            "{policy}"
+        );
+        let html = response.text().await.expect("html");
+        assert!(html.contains("<base href=\"/docs/\" />"), "{html}");
+        let links = links_of(&html);
+        assert!(
+            links.iter().any(|l| l.ends_with("swagger-ui-bundle.js")),
+            "{links:?}"
+        );
+        for link in links.iter().filter(|l| l.as_str() != "/docs/") {
+            assert!(!link.contains("//"), "{link} must not name another host");
+            let local = format!("/docs/{}", link.trim_start_matches("./"));
+            let asset = app.request(Method::GET, &local).send().await.expect("request");
+            assert_eq!(asset.status(), 200, "{local}");
+            assert!(!asset.bytes().await.expect("body").is_empty(), "{local}");
+        }
+    }
+
+    let initializer = app
+        .request(Method::GET, "/docs/swagger-initializer.js")
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        initializer.contains("\"url\": \"/openapi.json\""),
+        "{initializer}"
+    );
+    assert!(
+        initializer.contains("\"validatorUrl\": \"none\""),
+        "no online validator: {initializer}"
+    );
+    assert!(!initializer.contains("http"), "{initializer}");
+
+    for missing in [
+        "/docs/no-such-file.js",
+        "/docs/..%2F..%2FCargo.toml",
+        "/docs/%2Fetc%2Fpasswd",
+    ] {
+        let response = app.request(Method::GET, missing).send().await.expect("request");
+        assert_eq!(response.status(), 404, "{missing}");
+        let body: Value = response.json().await.expect("json 404");
+        assert_eq!(body["detail"], "Not Found", "{missing}");
+    }
 }
