@@ -5,10 +5,11 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, OriginalUri, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
 use super::errors::{ErrorMessage, ValidationError, ValidationFailed};
@@ -39,20 +40,52 @@ impl FromRequestParts<AppState> for OwnerScope {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let caller = AuthUser::from_request_parts(parts, state).await?;
-        let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| AppError::NotFound)?;
-        let path_user_id = params.remove("user_id").unwrap_or_default();
-        if path_user_id != caller.owner.id() {
-            access_denied(&RequestMeta::from_parts(parts), caller.owner.id(), &path_user_id);
-            return Err(AppError::Forbidden);
+        let mut params = path_params(parts);
+        match params.remove("user_id").unwrap_or(Ok(String::new())) {
+            Ok(path_user_id) if path_user_id == caller.owner.id() => {}
+            Ok(path_user_id) | Err(path_user_id) => {
+                access_denied(&RequestMeta::from_parts(parts), caller.owner.id(), &path_user_id);
+                return Err(AppError::Forbidden);
+            }
         }
         service::users::ensure_exists(&state.db, &state.known_users, &caller.owner, &caller.profile).await?;
         Ok(Self {
             owner: caller.owner,
-            task_id: params.remove("task_id"),
+            // One that is not UTF-8 is malformed: a 404, like any other malformed id.
+            task_id: params.remove("task_id").and_then(Result::ok),
         })
     }
+}
+
+/// The `{name}` segments of the request path, percent-decoded. One that is not UTF-8 once
+/// decoded (`/api/%FF/tasks`) is an `Err` carrying a lossy rendering: it cannot be anyone's
+/// user id (403) nor a task id (404). axum's `Path` would refuse the whole request instead, so
+/// the contract's order of checks could not be kept.
+fn path_params(parts: &Parts) -> HashMap<&'static str, Result<String, String>> {
+    let Some(template) = parts.extensions.get::<MatchedPath>() else {
+        return HashMap::new();
+    };
+    let path = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or_else(|| parts.uri.path(), |original| original.0.path());
+    template
+        .as_str()
+        .split('/')
+        .zip(path.split('/'))
+        .filter_map(|(name, raw)| {
+            let name = match name {
+                "{user_id}" => "user_id",
+                "{task_id}" => "task_id",
+                _ => return None,
+            };
+            let value = percent_decode_str(raw)
+                .decode_utf8()
+                .map(|text| text.into_owned())
+                .map_err(|_| percent_decode_str(raw).decode_utf8_lossy().into_owned());
+            Some((name, value))
+        })
+        .collect()
 }
 
 /// A JSON object body. No `Content-Type` is read as JSON (as FastAPI does); another media type,

@@ -9,5 +9,6 @@ mod rest_crud;
 mod rest_docs;
 mod rest_isolation;
 mod rest_listing;
+mod rest_regressions;
 mod rest_validation;
 mod security_events;
