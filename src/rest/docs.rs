@@ -28,10 +28,9 @@ static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(openapi::doc
 
 static SWAGGER_CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
     Arc::new(
-        Config::new([OPENAPI_PATH])
-            // The default posts the document to an online validator for a badge.
-            .validator_url("none")
-            .persist_authorization(true),
+        // The default posts the document to an online validator for a badge. The token given
+        // to "Authorize" is kept in the page only (not in local storage).
+        Config::new([OPENAPI_PATH]).validator_url("none"),
     )
 });
 

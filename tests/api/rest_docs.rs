@@ -286,6 +286,10 @@ async fn the_docs_page_is_public_and_every_asset_it_loads_is_served_locally() {
         "no online validator: {initializer}"
     );
     assert!(!initializer.contains("http"), "{initializer}");
+    assert!(
+        !initializer.contains("persistAuthorization"),
+        "tokens are not kept in local storage: {initializer}"
+    );
 
     for missing in [
         "/docs/no-such-file.js",
