@@ -1,4 +1,4 @@
-//! The subcommands: `serve` (with dev auth mode), `migrate`, `token`.
+//! The subcommands: `serve` (with dev auth mode), `migrate`, `token`, `openapi`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -193,6 +193,14 @@ pub fn token(
         },
     )?;
     println!("{token}");
+    Ok(())
+}
+
+/// `todo-api openapi`: writes the REST layer's OpenAPI document as YAML, exactly the bytes of
+/// `contracts/openapi.yaml` (nothing is added).
+pub fn openapi(out: &mut impl std::io::Write) -> anyhow::Result<()> {
+    out.write_all(crate::rest::openapi::yaml()?.as_bytes())?;
+    out.flush()?;
     Ok(())
 }
 

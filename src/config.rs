@@ -46,6 +46,8 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL); the committed schema.graphql must equal it.
     Schema,
+    /// Print the OpenAPI 3.1 document of the REST layer as YAML (= contracts/openapi.yaml).
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]

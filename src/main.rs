@@ -24,5 +24,6 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", todo_api::graphql::sdl());
             Ok(())
         }
+        Command::Openapi => cli::openapi(&mut std::io::stdout().lock()),
     }
 }

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, OriginalUri, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
-use super::errors::{ValidationFailed, ValidationIssue};
+use super::errors::{ErrorMessage, ValidationError, ValidationFailed};
 use crate::app::AppState;
 use crate::auth::{AuthUser, RequestMeta, access_denied};
 use crate::domain::{
@@ -39,20 +40,52 @@ impl FromRequestParts<AppState> for OwnerScope {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let caller = AuthUser::from_request_parts(parts, state).await?;
-        let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| AppError::NotFound)?;
-        let path_user_id = params.remove("user_id").unwrap_or_default();
-        if path_user_id != caller.owner.id() {
-            access_denied(&RequestMeta::from_parts(parts), caller.owner.id(), &path_user_id);
-            return Err(AppError::Forbidden);
+        let mut params = path_params(parts);
+        match params.remove("user_id").unwrap_or(Ok(String::new())) {
+            Ok(path_user_id) if path_user_id == caller.owner.id() => {}
+            Ok(path_user_id) | Err(path_user_id) => {
+                access_denied(&RequestMeta::from_parts(parts), caller.owner.id(), &path_user_id);
+                return Err(AppError::Forbidden);
+            }
         }
         service::users::ensure_exists(&state.db, &state.known_users, &caller.owner, &caller.profile).await?;
         Ok(Self {
             owner: caller.owner,
-            task_id: params.remove("task_id"),
+            // One that is not UTF-8 is malformed: a 404, like any other malformed id.
+            task_id: params.remove("task_id").and_then(Result::ok),
         })
     }
+}
+
+/// The `{name}` segments of the request path, percent-decoded. One that is not UTF-8 once
+/// decoded (`/api/%FF/tasks`) is an `Err` carrying a lossy rendering: it cannot be anyone's
+/// user id (403) nor a task id (404). axum's `Path` would refuse the whole request instead, so
+/// the contract's order of checks could not be kept.
+fn path_params(parts: &Parts) -> HashMap<&'static str, Result<String, String>> {
+    let Some(template) = parts.extensions.get::<MatchedPath>() else {
+        return HashMap::new();
+    };
+    let path = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or_else(|| parts.uri.path(), |original| original.0.path());
+    template
+        .as_str()
+        .split('/')
+        .zip(path.split('/'))
+        .filter_map(|(name, raw)| {
+            let name = match name {
+                "{user_id}" => "user_id",
+                "{task_id}" => "task_id",
+                _ => return None,
+            };
+            let value = percent_decode_str(raw)
+                .decode_utf8()
+                .map(|text| text.into_owned())
+                .map_err(|_| percent_decode_str(raw).decode_utf8_lossy().into_owned());
+            Some((name, value))
+        })
+        .collect()
 }
 
 /// A JSON object body. No `Content-Type` is read as JSON (as FastAPI does); another media type,
@@ -72,10 +105,7 @@ impl axum::response::IntoResponse for BodyRejection {
             Self::TooLarge => AppError::PayloadTooLarge.into_response(),
             Self::Unreadable => (
                 StatusCode::BAD_REQUEST,
-                axum::Json(serde_json::json!({
-                    "detail": "The request body could not be read",
-                    "message": "The request body could not be read",
-                })),
+                axum::Json(ErrorMessage::new("The request body could not be read")),
             )
                 .into_response(),
         }
@@ -83,7 +113,7 @@ impl axum::response::IntoResponse for BodyRejection {
 }
 
 fn body_issue(kind: &'static str, message: impl Into<String>) -> BodyRejection {
-    BodyRejection::Invalid(ValidationFailed(vec![ValidationIssue::new(
+    BodyRejection::Invalid(ValidationFailed(vec![ValidationError::new(
         vec!["body".into()],
         kind,
         message,
@@ -130,7 +160,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 "Input should be a valid dictionary or object to extract fields from",
             )),
             Err(error) => Err(BodyRejection::Invalid(ValidationFailed(vec![
-                ValidationIssue::new(
+                ValidationError::new(
                     vec!["body".into(), error.column().into()],
                     "json_invalid",
                     format!("JSON decode error: {error}"),
@@ -142,15 +172,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
 
 /// Collects every problem with a body, as FastAPI reports all of them at once.
 #[derive(Default)]
-struct Issues(Vec<ValidationIssue>);
+struct Issues(Vec<ValidationError>);
 
 impl Issues {
-    fn push(&mut self, issue: ValidationIssue) {
+    fn push(&mut self, issue: ValidationError) {
         self.0.push(issue);
     }
 
     fn wrong_type(&mut self, field: &'static str, kind: &'static str, message: &str) {
-        self.push(ValidationIssue::new(
+        self.push(ValidationError::new(
             vec!["body".into(), field.into()],
             kind,
             message,
@@ -172,7 +202,7 @@ const BOOL_TYPE: &str = "Input should be a valid boolean";
 fn title(issues: &mut Issues, value: &Value) -> Option<TaskTitle> {
     match value {
         Value::String(raw) => TaskTitle::parse(raw)
-            .map_err(|e| issues.push(ValidationIssue::body(&e)))
+            .map_err(|e| issues.push(ValidationError::body(&e)))
             .ok(),
         _ => {
             issues.wrong_type("title", "string_type", STRING_TYPE);
@@ -187,7 +217,7 @@ fn description(issues: &mut Issues, value: &Value) -> Option<Option<TaskDescript
         Value::Null => Some(None),
         Value::String(raw) => TaskDescription::parse(raw)
             .map(Some)
-            .map_err(|e| issues.push(ValidationIssue::body(&e)))
+            .map_err(|e| issues.push(ValidationError::body(&e)))
             .ok(),
         _ => {
             issues.wrong_type("description", "string_type", STRING_TYPE);
@@ -213,7 +243,7 @@ pub fn new_task(body: &Map<String, Value>) -> Result<NewTask, ValidationFailed> 
     let parsed_title = match body.get("title") {
         Some(value) => title(&mut issues, value),
         None => {
-            issues.push(ValidationIssue::new(
+            issues.push(ValidationError::new(
                 vec!["body".into(), "title".into()],
                 "missing",
                 "Field required",
@@ -274,7 +304,7 @@ impl ListParams {
                     .map(|c| format!("'{c}'"))
                     .collect::<Vec<_>>()
                     .join(", ");
-                issues.push(ValidationIssue::new(
+                issues.push(ValidationError::new(
                     vec!["query".into(), name.into()],
                     "enum",
                     format!("Input should be one of {expected}"),
@@ -294,17 +324,17 @@ impl ListParams {
             let value = params.get(name)?;
             let loc = vec!["query".into(), name.into()];
             match value.trim().parse::<i128>() {
-                Err(_) => issues.push(ValidationIssue::new(
+                Err(_) => issues.push(ValidationError::new(
                     loc,
                     "int_parsing",
                     "Input should be a valid integer, unable to parse string as an integer",
                 )),
-                Ok(n) if n < i128::from(min) => issues.push(ValidationIssue::new(
+                Ok(n) if n < i128::from(min) => issues.push(ValidationError::new(
                     loc,
                     "greater_than_equal",
                     format!("Input should be greater than or equal to {min}"),
                 )),
-                Ok(n) if n > i128::from(max) => issues.push(ValidationIssue::new(
+                Ok(n) if n > i128::from(max) => issues.push(ValidationError::new(
                     loc,
                     "less_than_equal",
                     format!("Input should be less than or equal to {max}"),
@@ -321,13 +351,13 @@ impl ListParams {
         if let Some(search) = &search {
             let loc = || vec!["query".into(), "search".into()];
             if has_forbidden_control(search) {
-                issues.push(ValidationIssue::new(
+                issues.push(ValidationError::new(
                     loc(),
                     "value_error",
                     "Value error, search must not contain control characters",
                 ));
             } else if search.chars().count() > Self::MAX_SEARCH_CHARS {
-                issues.push(ValidationIssue::new(
+                issues.push(ValidationError::new(
                     loc(),
                     "string_too_long",
                     format!("String should have at most {} characters", Self::MAX_SEARCH_CHARS),

@@ -1,8 +1,10 @@
 //! The REST compatibility layer (contract §3): the routes legacy clients call, in FastAPI's
 //! shapes, over the same services as GraphQL.
 
+mod docs;
 mod errors;
 mod extract;
+pub mod openapi;
 mod tasks;
 
 pub use errors::{method_not_allowed, not_found};
@@ -20,4 +22,9 @@ pub fn router() -> Router<AppState> {
             get(tasks::get_one).put(tasks::update).delete(tasks::delete),
         )
         .route("/api/{user_id}/tasks/{task_id}/complete", patch(tasks::toggle))
+        // The REST documentation (public).
+        .route(docs::OPENAPI_PATH, get(docs::openapi_json))
+        .route("/docs", get(docs::page))
+        .route("/docs/", get(docs::page))
+        .route("/docs/{*file}", get(docs::asset))
 }

@@ -1,0 +1,100 @@
+//! `GET /openapi.json` and the Swagger UI page at `GET /docs` (contract §5). Both are public.
+//! Swagger UI's files are compiled into the binary (`utoipa-swagger-ui`, `vendored` feature)
+//! and served from `/docs/`, so the page works with no internet access; its Content Security
+//! Policy keeps it from reaching any other host.
+
+use std::sync::{Arc, LazyLock};
+
+use axum::Json;
+use axum::extract::Path;
+use axum::extract::rejection::PathRejection;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use utoipa_swagger_ui::Config;
+
+use super::openapi;
+use crate::error::AppError;
+
+/// Where the document is served.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
+/// The page may load only what this server serves (Swagger UI styles elements inline and
+/// uses `data:` images).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+     font-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(openapi::document);
+
+static SWAGGER_CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
+    Arc::new(
+        // The default posts the document to an online validator for a badge. The token given
+        // to "Authorize" is kept in the page only (not in local storage).
+        Config::new([OPENAPI_PATH]).validator_url("none"),
+    )
+});
+
+/// `GET /openapi.json`.
+pub async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(&DOCUMENT)
+}
+
+/// `GET /docs` and `GET /docs/`: Swagger UI's page. Its links are relative, so a `<base>`
+/// makes them resolve under `/docs/` whichever of the two was asked for.
+pub async fn page() -> Response {
+    match swagger_file("index.html") {
+        Ok(Some((content_type, bytes))) => {
+            let html = String::from_utf8_lossy(&bytes)
+                .replacen(
+                    "<meta charset=\"UTF-8\">",
+                    "<meta charset=\"UTF-8\">\n    <base href=\"/docs/\" />",
+                    1,
+                )
+                .replacen(
+                    "<title>Swagger UI</title>",
+                    "<title>todo-api REST documentation</title>",
+                    1,
+                );
+            with_policy((content_type, html).into_response())
+        }
+        Ok(None) => super::not_found().await,
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `GET /docs/{*file}`: Swagger UI's scripts, styles and icons.
+pub async fn asset(file: Result<Path<String>, PathRejection>) -> Response {
+    let Ok(Path(file)) = file else {
+        return super::not_found().await;
+    };
+    if file == "index.html" {
+        return page().await;
+    }
+    match swagger_file(&file) {
+        Ok(Some((content_type, bytes))) => with_policy((content_type, bytes).into_response()),
+        Ok(None) => super::not_found().await,
+        Err(error) => error.into_response(),
+    }
+}
+
+type File = ([(header::HeaderName, String); 1], Vec<u8>);
+
+fn swagger_file(file: &str) -> Result<Option<File>, AppError> {
+    // Fails only when rewriting the initializer from our own configuration: a bug, not input.
+    let found = utoipa_swagger_ui::serve(file, Arc::clone(&SWAGGER_CONFIG))
+        .map_err(|error| AppError::Internal(anyhow::anyhow!("serving Swagger UI's {file}: {error}")))?;
+    Ok(found.map(|found| {
+        (
+            [(header::CONTENT_TYPE, found.content_type)],
+            found.bytes.into_owned(),
+        )
+    }))
+}
+
+fn with_policy(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    response
+}
