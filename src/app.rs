@@ -12,6 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use migration::Migrator;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -21,7 +22,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::TokenVerifier;
 use crate::config::Config;
+use crate::db::SchemaGate;
 use crate::error::AppError;
+use crate::migrate::Policy;
 use crate::service::users::KnownUsers;
 use crate::{db, rest};
 
@@ -32,36 +35,64 @@ pub const MAX_BODY_BYTES: usize = 65_536;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
+    /// The pool. Handlers reach it through [`AppState::database`], which answers 503 while the
+    /// schema is not confirmed.
     pub db: DatabaseConnection,
+    pub schema: SchemaGate,
     pub verifier: Arc<TokenVerifier>,
     pub known_users: KnownUsers,
+}
+
+impl AppState {
+    /// The database, once the schema is confirmed; until then the 503 to answer. Call it after
+    /// authentication, so a request without a valid token is still a 401.
+    pub fn database(&self) -> Result<&DatabaseConnection, AppError> {
+        self.schema.require_ready()?;
+        Ok(&self.db)
+    }
 }
 
 /// A bound, ready-to-serve application.
 pub struct App {
     listener: TcpListener,
     router: Router,
+    /// Keeps trying the schema step while the database does not answer; stopped with the app.
+    supervisor: Option<AbortOnDrop>,
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl App {
-    /// Connects to the database, migrates it (unless `AUTO_MIGRATE=false`, in which case a
-    /// pending migration is an error) and binds the listener.
+    /// Opens the (lazy) pool, migrates the database (or, with `AUTO_MIGRATE=false`, checks that
+    /// nothing is pending) and binds the listener. Refuses to build when the database answers
+    /// with a schema this binary cannot use; when it does not answer, builds anyway and keeps
+    /// trying in the background (API requests get 503 meanwhile).
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let db = db::connect(&config.database_url).await?;
-        if config.auto_migrate {
-            db::migrate_up(&db, None).await?;
+        let policy = if config.auto_migrate {
+            Policy::Migrate
         } else {
-            db::check_known_versions(&db).await?;
-            let pending = db::pending_versions(&db).await?;
-            if !pending.is_empty() {
-                anyhow::bail!(
-                    "AUTO_MIGRATE=false and the database lacks migration(s) {}: run `todo-api migrate up`",
-                    pending.join(", ")
-                );
-            }
-        }
+            Policy::CheckOnly
+        };
+        let schema = db::prepare_at_start::<Migrator>(&db, &config.database_url, policy).await?;
+        let supervisor = (!schema.is_ready()).then(|| {
+            AbortOnDrop(tokio::spawn(db::supervise::<Migrator>(
+                db.clone(),
+                config.database_url.clone(),
+                policy,
+                schema.clone(),
+            )))
+        });
         let state = AppState {
             db,
+            schema,
             verifier: Arc::new(TokenVerifier::new(
                 config.better_auth_secret.as_ref(),
                 config.issuer(),
@@ -73,6 +104,7 @@ impl App {
         Ok(Self {
             listener,
             router: router(state, config),
+            supervisor,
         })
     }
 
@@ -82,6 +114,7 @@ impl App {
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let _supervisor = self.supervisor;
         axum::serve(
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -121,9 +154,10 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready when the database answers a ping within a second.
+/// Ready when the schema is confirmed and the database answers a ping within a second.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(1), state.db.ping()).await {
+    let ping = async { state.database().map_err(|_| ())?.ping().await.map_err(|_| ()) };
+    match tokio::time::timeout(Duration::from_secs(1), ping).await {
         Ok(Ok(())) => Json(json!({"status": "ready"})).into_response(),
         _ => {
             let message = "database unavailable";

@@ -47,7 +47,8 @@ impl FromRequestParts<AppState> for OwnerScope {
             access_denied(&RequestMeta::from_parts(parts), caller.owner.id(), &path_user_id);
             return Err(AppError::Forbidden);
         }
-        service::users::ensure_exists(&state.db, &state.known_users, &caller.owner, &caller.profile).await?;
+        let db = state.database()?;
+        service::users::ensure_exists(db, &state.known_users, &caller.owner, &caller.profile).await?;
         Ok(Self {
             owner: caller.owner,
             task_id: params.remove("task_id"),

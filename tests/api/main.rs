@@ -3,6 +3,8 @@
 
 mod helpers;
 mod http_rules;
+mod outages;
+mod proxy;
 mod rest_auth;
 mod rest_concurrency;
 mod rest_crud;
