@@ -3,6 +3,7 @@
 
 mod helpers;
 mod http_rules;
+mod migrations;
 mod outages;
 mod proxy;
 mod rest_auth;
