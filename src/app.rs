@@ -16,9 +16,11 @@ use migration::Migrator;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower_http::LatencyUnit;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::auth::TokenVerifier;
 use crate::config::Config;
@@ -26,7 +28,7 @@ use crate::db::SchemaGate;
 use crate::error::AppError;
 use crate::migrate::Policy;
 use crate::service::users::KnownUsers;
-use crate::{db, rest};
+use crate::{db, prometheus, rest};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The largest request body accepted (REST and GraphQL); larger ones get 413.
@@ -75,6 +77,7 @@ impl App {
     /// with a schema this binary cannot use; when it does not answer, builds anyway and keeps
     /// trying in the background (API requests get 503 meanwhile).
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        prometheus::handle();
         let db = db::connect(&config.database_url).await?;
         let policy = if config.auto_migrate {
             Policy::Migrate
@@ -131,6 +134,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(rest::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus::render))
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed)
         .with_state(state)
@@ -144,7 +148,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
-        }))
+        })
+        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)))
+        // Outside the trace span, so it also counts what the layers inside answer (413, 504).
+        .layer(middleware::from_fn(prometheus::track))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(middleware::from_fn(drop_malformed_request_id))

@@ -4,6 +4,7 @@
 mod helpers;
 mod http_rules;
 mod migrations;
+mod operations;
 mod outages;
 mod proxy;
 mod rest_auth;
