@@ -140,6 +140,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(refuse_oversized_bodies))
+        .layer(middleware::from_fn_with_state(
+            config.request_timeout,
+            time_limit,
+        ))
         .layer(cors(&config.cors_origins))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let request_id = request
@@ -194,6 +198,26 @@ async fn refuse_oversized_bodies(request: Request, next: Next) -> Response {
         return AppError::PayloadTooLarge.into_response();
     }
     next.run(request).await
+}
+
+/// Every request is answered within `limit`: beyond it the work is dropped (a transaction in
+/// progress rolls back) and the answer is a 504 with the contract's error body.
+async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(timeout = ?limit, "request timed out");
+            let message = format!(
+                "Request timed out: not answered within {}",
+                humantime::format_duration(limit)
+            );
+            (
+                StatusCode::GATEWAY_TIMEOUT,
+                Json(json!({"detail": message, "message": message})),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// A client's `X-Request-Id` is kept only when it is short and plain (letters, digits, `-`,

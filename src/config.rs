@@ -119,6 +119,9 @@ pub struct Config {
     /// Serve the GraphiQL page at GET /graphql.
     #[arg(long, env = "PLAYGROUND", default_value = "true", value_parser = BoolishValueParser::new(), global = true)]
     pub playground: bool,
+    /// Longest a request may take before it is answered 504 (e.g. 30s, 1m).
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub request_timeout: Duration,
 }
 
 impl Config {

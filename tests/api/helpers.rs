@@ -105,6 +105,7 @@ pub fn test_config(database_url: &str) -> Config {
         auto_migrate: true,
         graphql_introspection: true,
         playground: true,
+        request_timeout: Duration::from_secs(30),
     }
 }
 

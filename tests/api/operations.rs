@@ -1,9 +1,11 @@
 //! What an operator sees: metrics, request ids in the logs, request timeouts.
 
+use std::time::Duration;
+
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, new_user, spawn_app};
+use crate::helpers::{TestApp, new_user, spawn_app, spawn_app_with, token_for};
 
 /// The value of the sample of `name` whose labels include all of `labels`, if any (labels in
 /// any order).
@@ -169,4 +171,42 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
         .expect("a response line with the request id");
     assert_eq!(finished["status"], 401, "{finished}");
     assert!(finished.get("latency").is_some(), "{finished}");
+}
+
+#[tokio::test]
+async fn a_request_over_the_time_limit_is_answered_504_with_a_json_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app_with(|config| config.request_timeout = Duration::from_secs(1)).await;
+    let user = new_user();
+    // A request whose body never finishes keeps its handler waiting past the limit.
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\nX-Request-Id: slow-body-1\r\n\r\n{{\"title\": ",
+        TestApp::tasks_path(&user),
+        app.addr,
+        token_for(&user)
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    // Generous bound that only guards against a hang; the limit under test is 1 s.
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw))
+        .await
+        .expect("answered, not hung")
+        .expect("read");
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 504"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("x-request-id: slow-body-1"),
+        "{head}"
+    );
+    let body: Value = serde_json::from_str(body).expect("a JSON body");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.contains("timed out")),
+        "{body}"
+    );
+    assert!(body["message"].is_string(), "{body}");
+    assert!(app.rows_of(&user).await.is_empty(), "nothing written");
 }
