@@ -1,7 +1,7 @@
 //! Builds the application: state, router, middleware, listener. `main` and the tests use the
 //! same [`App::build`], the tests on port 0.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,8 +58,10 @@ impl AppState {
 pub struct App {
     listener: TcpListener,
     router: Router,
+    db: DatabaseConnection,
     /// Keeps trying the schema step while the database does not answer; stopped with the app.
     supervisor: Option<AbortOnDrop>,
+    shutdown_timeout: Duration,
 }
 
 /// Aborts a background task when dropped.
@@ -94,7 +96,7 @@ impl App {
             )))
         });
         let state = AppState {
-            db,
+            db: db.clone(),
             schema,
             verifier: Arc::new(TokenVerifier::new(
                 config.better_auth_secret.as_ref(),
@@ -107,7 +109,9 @@ impl App {
         Ok(Self {
             listener,
             router: router(state, config),
+            db,
             supervisor,
+            shutdown_timeout: config.shutdown_timeout,
         })
     }
 
@@ -115,15 +119,43 @@ impl App {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves; then stops accepting, lets in-flight requests finish
+    /// for at most `SHUTDOWN_TIMEOUT` (dropping those still running), and closes the pool.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let _supervisor = self.supervisor;
-        axum::serve(
+        let (draining, drain_started) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            let _ = draining.send(());
+        };
+        let server = axum::serve(
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
+        .with_graceful_shutdown(signal)
+        .into_future();
+        let limit = self.shutdown_timeout;
+        let drain_deadline = async move {
+            match drain_started.await {
+                Ok(()) => tokio::time::sleep(limit).await,
+                // The server ended on its own (an error): nothing to bound.
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let served = tokio::select! {
+            served = server => served,
+            () = drain_deadline => {
+                tracing::warn!(timeout = ?limit, "in-flight requests still running at the shutdown timeout: dropping them");
+                Ok(())
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(5), self.db.close_by_ref())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the database pool did not close within 5 s");
+        }
+        served
     }
 }
 

@@ -122,6 +122,9 @@ pub struct Config {
     /// Longest a request may take before it is answered 504 (e.g. 30s, 1m).
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     pub request_timeout: Duration,
+    /// On SIGTERM / Ctrl-C, how long in-flight requests may run before the process exits anyway.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub shutdown_timeout: Duration,
 }
 
 impl Config {

@@ -106,6 +106,7 @@ pub fn test_config(database_url: &str) -> Config {
         graphql_introspection: true,
         playground: true,
         request_timeout: Duration::from_secs(30),
+        shutdown_timeout: Duration::from_secs(30),
     }
 }
 

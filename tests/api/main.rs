@@ -14,3 +14,4 @@ mod rest_isolation;
 mod rest_listing;
 mod rest_validation;
 mod security_events;
+mod shutdown;
