@@ -86,11 +86,17 @@ impl App {
         } else {
             Policy::CheckOnly
         };
-        let schema = db::prepare_at_start::<Migrator>(&db, &config.database_url, policy).await?;
+        let migration_url = config.migration_url().to_owned();
+        let migration_db = if migration_url == config.database_url {
+            db.clone()
+        } else {
+            db::connect(&migration_url).await?
+        };
+        let schema = db::prepare_at_start::<Migrator>(&migration_db, &migration_url, policy).await?;
         let supervisor = (!schema.is_ready()).then(|| {
             AbortOnDrop(tokio::spawn(db::supervise::<Migrator>(
-                db.clone(),
-                config.database_url.clone(),
+                migration_db,
+                migration_url,
                 policy,
                 schema.clone(),
             )))

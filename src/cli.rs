@@ -121,8 +121,8 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 /// `todo-api migrate up|down|status`. Exits non-zero (an `Err`) when a migration fails, when the
 /// database is unreachable, or when it holds a migration this binary does not know.
 pub async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
-    let db = db::connect(&config.database_url).await?;
-    let url = &config.database_url;
+    let url = config.migration_url();
+    let db = db::connect(url).await?;
     let result = match action {
         MigrateAction::Up { to } => migrate::up::<Migrator>(&db, url, to.as_deref()).await.map(|_| ()),
         MigrateAction::Down { steps } => migrate::down::<Migrator>(&db, url, steps).await.map(|_| ()),

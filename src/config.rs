@@ -78,6 +78,10 @@ pub struct Config {
         global = true
     )]
     pub database_url: String,
+    /// Direct (non-pooled) PostgreSQL URL for migrations and their lock; defaults to DATABASE_URL.
+    /// Needed when DATABASE_URL goes through a transaction-mode pooler (Neon `-pooler`).
+    #[arg(long, env = "MIGRATION_DATABASE_URL", global = true)]
+    pub migration_database_url: Option<String>,
     /// Listen address; if unset and PORT is set, 0.0.0.0:$PORT; else 127.0.0.1:8000.
     #[arg(long, env = "BIND_ADDR", global = true)]
     pub bind_addr: Option<SocketAddr>,
@@ -163,6 +167,13 @@ impl Config {
     /// Audience to require: `JWT_AUDIENCE`, else (with Better Auth) its base URL.
     pub fn audience(&self) -> Option<String> {
         self.jwt_audience.clone().or_else(|| self.better_auth_url.clone())
+    }
+
+    /// Where migrations run: `MIGRATION_DATABASE_URL`, else `DATABASE_URL`.
+    pub fn migration_url(&self) -> &str {
+        self.migration_database_url
+            .as_deref()
+            .unwrap_or(&self.database_url)
     }
 
     pub fn is_sqlite(&self) -> bool {

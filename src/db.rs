@@ -33,6 +33,7 @@ const RECHECK_REFUSED: Duration = Duration::from_secs(30);
 /// a small pool that keeps no idle minimum and lets idle connections go (Neon scales to zero);
 /// WAL, full fsync on commit and a busy timeout on SQLite.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    install_tls_provider();
     let mut options = ConnectOptions::new(url);
     let sqlite = url.starts_with("sqlite:");
     options
@@ -52,6 +53,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
         });
     Database::connect(options).await
+}
+
+/// Makes `ring` the process-wide rustls provider. sqlx picks its provider itself, but any other
+/// rustls user in the process that relies on the default (`ClientConfig::builder()`) would panic
+/// if two providers were ever compiled in. Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Whether the schema has been confirmed at this binary's version. Until it is, API requests

@@ -50,6 +50,13 @@ pub enum MigrateError {
         #[source]
         source: DbErr,
     },
+    /// The migration lock cannot be held through a transaction-mode pooler.
+    #[error(
+        "migrations need a direct database connection for their lock, but {host} is a connection \
+         pooler (Neon `-pooler`): set MIGRATION_DATABASE_URL to the direct URL, or run \
+         `todo-api migrate up` over it and serve with AUTO_MIGRATE=false"
+    )]
+    PooledConnection { host: String },
     #[error("unknown migration version {0:?}")]
     UnknownTarget(String),
     #[error("database error: {0}")]
@@ -271,6 +278,13 @@ impl MigrationLock {
             return Ok(Self { connection: None });
         }
         let options: PgConnectOptions = url.parse().map_err(conn_err)?;
+        // PgBouncer in transaction mode hands each statement to any server session: a session
+        // lock would be taken on one and (not) released on another, blocking every later migrator.
+        if options.get_host().contains("-pooler") {
+            return Err(MigrateError::PooledConnection {
+                host: options.get_host().to_owned(),
+            });
+        }
         let options = options.disable_statement_logging();
         let mut connection = tokio::time::timeout(LOCK_CONNECT_TIMEOUT, PgConnection::connect_with(&options))
             .await

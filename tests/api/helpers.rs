@@ -93,6 +93,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 pub fn test_config(database_url: &str) -> Config {
     Config {
         database_url: database_url.to_owned(),
+        migration_database_url: None,
         bind_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         port: None,
         better_auth_secret: Some(Secret::new(SECRET.to_owned())),

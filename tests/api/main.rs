@@ -6,6 +6,7 @@ mod http_rules;
 mod migrations;
 mod operations;
 mod outages;
+mod postgres_ops;
 mod proxy;
 mod rest_auth;
 mod rest_concurrency;
