@@ -137,15 +137,24 @@ pub async fn supervise<M: MigratorTrait>(
     gate: SchemaGate,
 ) {
     let mut delay = RETRY_FIRST;
+    let mut waited = Duration::ZERO;
+    let mut last_warning = Duration::ZERO;
     while !gate.is_ready() {
         tokio::time::sleep(delay).await;
+        waited += delay;
         match migrate::prepare::<M>(&db, &url, policy).await {
             Ok(()) => {
                 gate.set(SchemaState::Ready);
                 tracing::info!("the database answers and the schema is ready: serving API requests");
             }
             Err(error) if error.is_unavailable() => {
-                tracing::debug!(error = %error, "the database still does not answer");
+                // Once a minute, so a lasting outage (or a wrong password) stays visible.
+                if waited - last_warning >= Duration::from_secs(60) {
+                    last_warning = waited;
+                    tracing::warn!(error = %error, waited = ?waited, "the database still does not answer");
+                } else {
+                    tracing::debug!(error = %error, "the database still does not answer");
+                }
                 delay = (delay * 2).min(RETRY_MAX);
             }
             Err(error) => {
