@@ -1,7 +1,7 @@
 //! Builds the application: state, router, middleware, listener. `main` and the tests use the
 //! same [`App::build`], the tests on port 0.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,18 +13,23 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use migration::Migrator;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower_http::LatencyUnit;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::auth::{Authenticator, FailureThrottle, JwksKeys, TokenVerifier};
 use crate::config::Config;
+use crate::db::SchemaGate;
 use crate::error::AppError;
+use crate::migrate::Policy;
 use crate::service::users::KnownUsers;
-use crate::{db, rest};
+use crate::{db, prometheus, rest};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The largest request body accepted (REST and GraphQL); larger ones get 413.
@@ -33,15 +38,31 @@ pub const MAX_BODY_BYTES: usize = 65_536;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
+    /// The pool. Handlers reach it through [`AppState::database`], which answers 503 while the
+    /// schema is not confirmed.
     pub db: DatabaseConnection,
+    pub schema: SchemaGate,
     pub auth: Arc<Authenticator>,
     pub known_users: KnownUsers,
+}
+
+impl AppState {
+    /// The database, once the schema is confirmed; until then the 503 to answer. Call it after
+    /// authentication, so a request without a valid token is still a 401.
+    pub fn database(&self) -> Result<&DatabaseConnection, AppError> {
+        self.schema.require_ready()?;
+        Ok(&self.db)
+    }
 }
 
 /// A bound, ready-to-serve application.
 pub struct App {
     listener: TcpListener,
     router: Router,
+    db: DatabaseConnection,
+    /// Keeps trying the schema step while the database does not answer; stopped with the app.
+    supervisor: Option<AbortOnDrop>,
+    shutdown_timeout: Duration,
     statements: StatementCounter,
 }
 
@@ -57,32 +78,54 @@ impl StatementCounter {
     }
 }
 
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 impl App {
-    /// Connects to the database, migrates it (unless `AUTO_MIGRATE=false`, in which case a
-    /// pending migration is an error) and binds the listener.
+    /// Opens the (lazy) pool, migrates the database (or, with `AUTO_MIGRATE=false`, checks that
+    /// nothing is pending) and binds the listener. Refuses to build when the database answers
+    /// with a schema this binary cannot use; when it does not answer, builds anyway and keeps
+    /// trying in the background (API requests get 503 meanwhile).
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         config.validate()?;
+        prometheus::handle();
         let mut db = db::connect(&config.database_url).await?;
-        if config.auto_migrate {
-            db::migrate_up(&db, None).await?;
+        let policy = if config.auto_migrate {
+            Policy::Migrate
         } else {
-            db::check_known_versions(&db).await?;
-            let pending = db::pending_versions(&db).await?;
-            if !pending.is_empty() {
-                anyhow::bail!(
-                    "AUTO_MIGRATE=false and the database lacks migration(s) {}: run `todo-api migrate up`",
-                    pending.join(", ")
-                );
-            }
-        }
-        // Counted from here on: migrations are not the API's work.
+            Policy::CheckOnly
+        };
+        let migration_url = config.migration_url().to_owned();
+        let migration_db = if migration_url == config.database_url {
+            db.clone()
+        } else {
+            db::connect(&migration_url).await?
+        };
+        let schema = db::prepare_at_start::<Migrator>(&migration_db, &migration_url, policy).await?;
+        let supervisor = (!schema.is_ready()).then(|| {
+            AbortOnDrop(tokio::spawn(db::supervise::<Migrator>(
+                migration_db,
+                migration_url,
+                policy,
+                schema.clone(),
+            )))
+        });
+        // Counted from here on (the start-up schema step is not the API's work); a schema step
+        // still waiting runs on a clone made before, so it is not counted either.
         let statements = StatementCounter::default();
         let counter = statements.clone();
         db.set_metric_callback(move |_| {
             counter.0.fetch_add(1, Ordering::Relaxed);
         });
         let state = AppState {
-            db,
+            db: db.clone(),
+            schema,
             auth: Arc::new(authenticator(config)),
             known_users: KnownUsers::default(),
         };
@@ -90,6 +133,9 @@ impl App {
         Ok(Self {
             listener,
             router: router(state, config),
+            db,
+            supervisor,
+            shutdown_timeout: config.shutdown_timeout,
             statements,
         })
     }
@@ -102,14 +148,43 @@ impl App {
         self.statements.clone()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves; then stops accepting, lets in-flight requests finish
+    /// for at most `SHUTDOWN_TIMEOUT` (dropping those still running), and closes the pool.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(
+        let _supervisor = self.supervisor;
+        let (draining, drain_started) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            let _ = draining.send(());
+        };
+        let server = axum::serve(
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
+        .with_graceful_shutdown(signal)
+        .into_future();
+        let limit = self.shutdown_timeout;
+        let drain_deadline = async move {
+            match drain_started.await {
+                Ok(()) => tokio::time::sleep(limit).await,
+                // The server ended on its own (an error): nothing to bound.
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let served = tokio::select! {
+            served = server => served,
+            () = drain_deadline => {
+                tracing::warn!(timeout = ?limit, "in-flight requests still running at the shutdown timeout: dropping them");
+                Ok(())
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(5), self.db.close_by_ref())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the database pool did not close within 5 s");
+        }
+        served
     }
 }
 
@@ -140,11 +215,16 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(crate::graphql::router(state.clone(), config))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus::render))
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(refuse_oversized_bodies))
+        .layer(middleware::from_fn_with_state(
+            config.request_timeout,
+            time_limit,
+        ))
         .layer(cors(&config.cors_origins))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let request_id = request
@@ -153,7 +233,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
-        }))
+        })
+        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)))
+        // Outside the trace span, so it also counts what the layers inside answer (413, 504).
+        .layer(middleware::from_fn(prometheus::track))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(middleware::from_fn(drop_malformed_request_id))
@@ -163,9 +246,10 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready when the database answers a ping within a second.
+/// Ready when the schema is confirmed and the database answers a ping within a second.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(1), state.db.ping()).await {
+    let ping = async { state.database().map_err(|_| ())?.ping().await.map_err(|_| ()) };
+    match tokio::time::timeout(Duration::from_secs(1), ping).await {
         Ok(Ok(())) => Json(json!({"status": "ready"})).into_response(),
         _ => {
             let message = "database unavailable";
@@ -198,6 +282,26 @@ async fn refuse_oversized_bodies(request: Request, next: Next) -> Response {
         return AppError::PayloadTooLarge.into_response();
     }
     next.run(request).await
+}
+
+/// Every request is answered within `limit`: beyond it the work is dropped (a transaction in
+/// progress rolls back) and the answer is a 504 with the contract's error body.
+async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(timeout = ?limit, "request timed out");
+            let message = format!(
+                "Request timed out: not answered within {}",
+                humantime::format_duration(limit)
+            );
+            (
+                StatusCode::GATEWAY_TIMEOUT,
+                Json(json!({"detail": message, "message": message})),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// A client's `X-Request-Id` is kept only when it is short and plain (letters, digits, `-`,

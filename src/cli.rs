@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat};
-use migration::{Migrator, MigratorTrait};
+use migration::Migrator;
 use rand::RngCore;
 
 use crate::app::App;
 use crate::auth::{MintRequest, Secret, mint_hs256};
 use crate::config::{Config, MigrateAction};
-use crate::db;
+use crate::{db, migrate};
 
 /// Where dev auth mode keeps its generated secret.
 pub const DEV_SECRET_FILE: &str = ".todo-api-dev-secret";
@@ -120,47 +120,44 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(content.as_bytes())
 }
 
-/// `todo-api migrate up|down|status`.
+/// `todo-api migrate up|down|status`. Exits non-zero (an `Err`) when a migration fails, when the
+/// database is unreachable, or when it holds a migration this binary does not know.
 pub async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
-    let db = db::connect(&config.database_url).await?;
-    match action {
-        MigrateAction::Up { to } => {
-            db::migrate_up(&db, to.as_deref()).await?;
-            print_status(&db).await
-        }
-        MigrateAction::Down { steps } => {
-            db::check_known_versions(&db).await?;
-            Migrator::down(&db, Some(steps)).await?;
-            print_status(&db).await
-        }
-        MigrateAction::Status => {
-            print_status(&db).await?;
-            db::check_known_versions(&db).await
-        }
-    }
+    let url = config.migration_url();
+    let db = db::connect(url).await?;
+    let result = match action {
+        MigrateAction::Up { to } => migrate::up::<Migrator>(&db, url, to.as_deref()).await.map(|_| ()),
+        MigrateAction::Down { steps } => migrate::down::<Migrator>(&db, url, steps).await.map(|_| ()),
+        MigrateAction::Status => Ok(()),
+    };
+    // The status is printed after a failure too: it shows where the schema stands.
+    let printed = print_status(&db).await;
+    let checked = migrate::check_known_versions::<Migrator>(&db).await;
+    db.close().await.ok();
+    result?;
+    printed?;
+    checked?;
+    Ok(())
 }
 
-/// One line per migration: its name and `applied <time>` or `pending`; unknown applied
-/// versions are listed too.
+/// One line per migration: its name and `applied <time>` or `pending`; versions applied but
+/// unknown to this binary are listed too.
 async fn print_status(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
-    let applied = Migrator::get_migration_models(db).await?;
-    let known: Vec<String> = Migrator::migrations()
-        .iter()
-        .map(|m| m.name().to_owned())
-        .collect();
+    let applied = migrate::applied_versions(db).await?;
+    let known = migrate::known_versions::<Migrator>();
     for name in &known {
-        match applied.iter().find(|row| &row.version == name) {
-            Some(row) => {
-                let at = DateTime::from_timestamp(row.applied_at, 0)
+        match applied.iter().find(|(version, _)| version == name) {
+            Some((_, applied_at)) => {
+                let at = DateTime::from_timestamp(*applied_at, 0)
                     .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
-                    .unwrap_or_else(|| row.applied_at.to_string());
+                    .unwrap_or_else(|| applied_at.to_string());
                 println!("{name} applied {at}");
             }
             None => println!("{name} pending"),
         }
     }
-    for row in applied.iter().filter(|row| !known.contains(&row.version)) {
-        println!("{} unknown (applied, but not in this binary)", row.version);
+    for (version, _) in applied.iter().filter(|(version, _)| !known.contains(version)) {
+        println!("{version} unknown (applied, but not in this binary)");
     }
     Ok(())
 }

@@ -82,6 +82,10 @@ pub struct Config {
         global = true
     )]
     pub database_url: String,
+    /// Direct (non-pooled) PostgreSQL URL for migrations and their lock; defaults to DATABASE_URL.
+    /// Needed when DATABASE_URL goes through a transaction-mode pooler (Neon `-pooler`).
+    #[arg(long, env = "MIGRATION_DATABASE_URL", global = true)]
+    pub migration_database_url: Option<String>,
     /// Listen address; if unset and PORT is set, 0.0.0.0:$PORT; else 127.0.0.1:8000.
     #[arg(long, env = "BIND_ADDR", global = true)]
     pub bind_addr: Option<SocketAddr>,
@@ -133,6 +137,12 @@ pub struct Config {
     /// Serve the GraphiQL page at GET /graphql.
     #[arg(long, env = "PLAYGROUND", default_value = "true", value_parser = BoolishValueParser::new(), global = true)]
     pub playground: bool,
+    /// Longest a request may take before it is answered 504 (e.g. 30s, 1m).
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub request_timeout: Duration,
+    /// On SIGTERM / Ctrl-C, how long in-flight requests may run before the process exits anyway.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub shutdown_timeout: Duration,
 }
 
 impl Config {
@@ -181,6 +191,13 @@ impl Config {
     /// Audience to require: `JWT_AUDIENCE`, else (with Better Auth) its base URL.
     pub fn audience(&self) -> Option<String> {
         self.jwt_audience.clone().or_else(|| self.better_auth_url.clone())
+    }
+
+    /// Where migrations run: `MIGRATION_DATABASE_URL`, else `DATABASE_URL`.
+    pub fn migration_url(&self) -> &str {
+        self.migration_database_url
+            .as_deref()
+            .unwrap_or(&self.database_url)
     }
 
     pub fn is_sqlite(&self) -> bool {

@@ -69,21 +69,28 @@ impl From<DbErr> for AppError {
     }
 }
 
-/// Pool exhausted, server unreachable, or the connection lost mid-statement: the database, not
-/// the request, is at fault, and the client may retry.
-fn is_unavailable(error: &DbErr) -> bool {
+/// Pool exhausted, server unreachable, shutting down or out of connection slots, or the
+/// connection lost mid-statement: the database, not the request, is at fault, and the client may
+/// retry.
+pub fn is_unavailable(error: &DbErr) -> bool {
     use sea_orm::RuntimeErr;
     use sea_orm::sqlx::Error as SqlxError;
     match error {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
-            e.as_ref(),
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
             SqlxError::Io(_)
-                | SqlxError::Tls(_)
-                | SqlxError::PoolTimedOut
-                | SqlxError::PoolClosed
-                | SqlxError::WorkerCrashed
-        ),
+            | SqlxError::Tls(_)
+            | SqlxError::PoolTimedOut
+            | SqlxError::PoolClosed
+            | SqlxError::WorkerCrashed => true,
+            // SQLSTATE class 08 (connection exception), 57P01..57P03 (admin shutdown, crash
+            // shutdown, cannot connect now: a restarting or waking server), 53300 (too many
+            // connections).
+            SqlxError::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+            }),
+            _ => false,
+        },
         _ => false,
     }
 }

@@ -10,6 +10,8 @@ pub mod domain;
 pub mod entity;
 pub mod error;
 pub mod graphql;
+pub mod migrate;
+pub mod prometheus;
 pub mod rest;
 pub mod service;
 pub mod telemetry;

@@ -11,7 +11,9 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 use crate::config::LogFormat;
 
 /// The JSON log layer, writing to `writer`: security events come out as one line each with
-/// `event`, `reason`, `request_id`… at the top level.
+/// `event`, `reason`, `request_id`… at the top level. Every line logged while a request is
+/// handled also carries the request's span in `spans` (`[{"name":"request","request_id":…,
+/// "method":…,"path":…}]`), so all lines of one request can be found by its id.
 pub fn json_layer<W>(writer: W) -> impl Layer<Registry> + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
@@ -20,7 +22,7 @@ where
         .json()
         .flatten_event(true)
         .with_current_span(false)
-        .with_span_list(false)
+        .with_span_list(true)
         .with_writer(writer)
 }
 

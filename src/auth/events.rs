@@ -53,6 +53,7 @@ impl RequestMeta {
 
 /// A request refused for its credential (401, or 400 for two `Authorization` headers).
 pub fn auth_failed(meta: &RequestMeta, failure: AuthFailure, status: u16) {
+    metrics::counter!(crate::prometheus::AUTH_FAILURES, "reason" => failure.reason()).increment(1);
     tracing::warn!(
         target: "security",
         event = "auth_failed",

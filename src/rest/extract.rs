@@ -48,7 +48,8 @@ impl FromRequestParts<AppState> for OwnerScope {
                 return Err(AppError::Forbidden);
             }
         }
-        service::users::ensure_exists(&state.db, &state.known_users, &caller.owner, &caller.profile).await?;
+        let db = state.database()?;
+        service::users::ensure_exists(db, &state.known_users, &caller.owner, &caller.profile).await?;
         Ok(Self {
             owner: caller.owner,
             // One that is not UTF-8 is malformed: a 404, like any other malformed id.

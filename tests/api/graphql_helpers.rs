@@ -8,14 +8,12 @@ use reqwest::Method;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 use todo_api::app::{App, StatementCounter};
-use todo_api::auth::Secret;
-use todo_api::config::Config;
 use todo_api::domain::{Owner, UserId, UserProfile};
 use todo_api::entity::task;
 use todo_api::service::users::{KnownUsers, ensure_exists};
 use uuid::Uuid;
 
-use crate::helpers::{Backend, SECRET, TestApp, token_for};
+use crate::helpers::{TestApp, test_config, token_for};
 
 /// `POST /graphql` as `user`: the status and the JSON body.
 pub async fn graphql(app: &TestApp, user: &str, query: &str, variables: Value) -> (u16, Value) {
@@ -140,43 +138,12 @@ pub async fn seed(app: &TestApp, user: &str, seeds: Vec<Seed>) -> Vec<task::Mode
 /// A second app over `app`'s database, whose statement counter the test can read (the first
 /// app's counter is not reachable through `TestApp`). Its requests go to the returned address.
 pub async fn counting_app(app: &TestApp) -> (SocketAddr, StatementCounter) {
-    let mut config = Config::from_env().expect("config");
-    config.database_url = database_url(app);
-    config.bind_addr = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-    config.port = None;
-    config.better_auth_secret = Some(Secret::new(SECRET.to_owned()));
-    config.better_auth_url = None;
-    config.jwks_url = None;
-    config.jwt_issuer = None;
-    config.jwt_audience = None;
-    config.auto_migrate = true;
-    config.graphql_introspection = true;
+    let config = test_config(&app.database.url);
     let second = App::build(&config).await.expect("the app builds");
     let addr = second.local_addr().expect("bound");
     let statements = second.statements();
     tokio::spawn(second.run(std::future::pending()));
     (addr, statements)
-}
-
-fn database_url(app: &TestApp) -> String {
-    match &app.backend {
-        Backend::Sqlite(dir) => format!("sqlite://{}?mode=rwc", dir.path().join("todo.db").display()),
-        Backend::Postgres { admin_url, database } => {
-            // `postgres://u@h:p/db?opts` with `db` replaced, as `helpers` builds it.
-            let (base, query) = admin_url
-                .split_once('?')
-                .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
-            let scheme_end = base.find("://").map_or(0, |i| i + 3);
-            let base = match base[scheme_end..].find('/') {
-                Some(slash) => &base[..scheme_end + slash],
-                None => base,
-            };
-            match query {
-                Some(query) => format!("{base}/{database}?{query}"),
-                None => format!("{base}/{database}"),
-            }
-        }
-    }
 }
 
 /// `POST /graphql` as `user` to the app at `addr`.

@@ -62,24 +62,38 @@ pub enum Backend {
     Postgres { admin_url: String, database: String },
 }
 
+/// A fresh, empty database for one test: a SQLite file in a temporary directory, or a
+/// PostgreSQL database created on the server at `TEST_DATABASE_URL` (dropped afterwards).
+pub struct TestDatabase {
+    pub url: String,
+    pub backend: Backend,
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
+    /// A connection of the test's own to the app's database (not through any proxy).
     pub db: DatabaseConnection,
     pub logs: CapturedLogs,
-    pub backend: Backend,
+    /// Held for its `Drop`, which removes a PostgreSQL test database.
+    #[allow(dead_code)]
+    pub database: TestDatabase,
 }
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Spawns the app with a configuration the test may adjust.
+/// Spawns the app over a fresh database with a configuration the test may adjust.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let logs = captured_logs();
-    let (database_url, backend) = fresh_database().await;
-    let mut config = Config {
-        database_url: database_url.clone(),
+    spawn_app_in(fresh_database().await, adjust).await
+}
+
+/// The configuration the tests run with: this database, port 0, the test secret.
+pub fn test_config(database_url: &str) -> Config {
+    Config {
+        database_url: database_url.to_owned(),
+        migration_database_url: None,
         bind_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         port: None,
         better_auth_secret: Some(Secret::new(SECRET.to_owned())),
@@ -95,30 +109,62 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         jwks_refetch_interval: Duration::from_secs(30),
         playground: true,
         dev_token: None,
-    };
-    adjust(&mut config);
-    let app = App::build(&config).await.expect("the app builds");
+        request_timeout: Duration::from_secs(30),
+        shutdown_timeout: Duration::from_secs(30),
+    }
+}
+
+/// Builds the app from `config` and serves it in the background; returns its address.
+pub async fn start_app(config: &Config) -> SocketAddr {
+    captured_logs();
+    let app = App::build(config).await.expect("the app builds");
     let addr = app.local_addr().expect("bound");
     tokio::spawn(app.run(std::future::pending()));
-    let db = todo_api::db::connect(&database_url)
+    addr
+}
+
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// Spawns the app over `database`; `adjust` may change the configuration (point the app at a
+/// proxy, for instance) while the test keeps a direct connection.
+pub async fn spawn_app_in(database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let logs = captured_logs();
+    let mut config = test_config(&database.url);
+    adjust(&mut config);
+    let addr = start_app(&config).await;
+    let db = todo_api::db::connect(&database.url)
         .await
         .expect("test connection");
     TestApp {
         addr,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client"),
+        client: http_client(),
         db,
         logs,
-        backend,
+        database,
     }
 }
 
-async fn fresh_database() -> (String, Backend) {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin_url) if !admin_url.is_empty() => {
+/// Says on the terminal (past the test harness's capture) that a test did not run, and why.
+pub fn say_skipped(test: &str, why: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+/// The PostgreSQL server URL of `TEST_DATABASE_URL`, if the tests run on PostgreSQL.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+pub async fn fresh_database() -> TestDatabase {
+    match postgres_admin_url() {
+        Some(admin_url) => {
             let database = format!("todo_test_{}", uuid::Uuid::new_v4().simple());
             let admin = Database::connect(&admin_url)
                 .await
@@ -129,12 +175,18 @@ async fn fresh_database() -> (String, Backend) {
                 .expect("create test database");
             admin.close().await.ok();
             let url = replace_database(&admin_url, &database);
-            (url, Backend::Postgres { admin_url, database })
+            TestDatabase {
+                url,
+                backend: Backend::Postgres { admin_url, database },
+            }
         }
-        _ => {
+        None => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}?mode=rwc", dir.path().join("todo.db").display());
-            (url, Backend::Sqlite(dir))
+            TestDatabase {
+                url,
+                backend: Backend::Sqlite(dir),
+            }
         }
     }
 }
@@ -153,7 +205,7 @@ fn replace_database(url: &str, database: &str) -> String {
     }
 }
 
-impl Drop for TestApp {
+impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Backend::Postgres { admin_url, database } = &self.backend {
             let (admin_url, database) = (admin_url.clone(), database.clone());
