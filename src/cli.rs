@@ -71,7 +71,7 @@ fn announce_dev_mode(token: &str, addr: SocketAddr) {
     );
     println!("==> todo-api is running in DEV AUTH MODE (do not use in production)");
     println!("==> GraphQL playground: http://{addr}/graphql");
-    println!("==> (the playground opens with the dev token below already filled in)");
+    println!("==> (the playground opens with the token below already in its headers)");
     println!("==> REST: http://{addr}/api/{DEV_USER_ID}/tasks");
     println!("dev token: {token}");
 }

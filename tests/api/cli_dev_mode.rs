@@ -55,6 +55,11 @@ fn start_dev_server(dir: &std::path::Path) -> (Server, String, String) {
             token = Some(found.to_owned());
             break;
         }
+        // Scripts find the token with `grep 'dev token'`: no other line may match.
+        assert!(
+            !line.contains("dev token"),
+            "a second line mentions the dev token: {line}"
+        );
         assert!(Instant::now() < deadline, "no dev token printed in time");
     }
     (
