@@ -10,11 +10,14 @@
 use std::collections::HashMap;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextResolve,
+    NextValidation, ResolveInfo,
 };
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet, VariableDefinition};
 use async_graphql::parser::{self, Positioned};
-use async_graphql::{ErrorExtensionValues, Request, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{
+    ErrorExtensionValues, Request, ServerError, ServerResult, ValidationResult, Value, Variables,
+};
 
 use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
@@ -70,6 +73,8 @@ pub fn page_complexity(
 
 /// The schema extension that applies [`check`] to every request and gives every error found
 /// before execution an `extensions.code` (`GRAPHQL_PARSE_FAILED` or `GRAPHQL_VALIDATION_FAILED`).
+/// An argument async-graphql only coerces while resolving (an `Int` literal or variable beyond
+/// 32 bits) is a validation failure too: it gets `GRAPHQL_VALIDATION_FAILED` instead of no code.
 #[derive(Clone, Copy, Debug)]
 pub struct DocumentGuard {
     /// When false, `__schema` and `__type` are refused with an error (async-graphql alone
@@ -117,6 +122,22 @@ impl Extension for DocumentGuard {
                 .into_iter()
                 .map(|e| with_code(e, VALIDATION_FAILED))
                 .collect()
+        })
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        next.run(ctx, info).await.map_err(|e| {
+            // async-graphql's `InputValueError`, raised while reading an argument.
+            if e.message.starts_with("Failed to parse \"") {
+                with_code(e, VALIDATION_FAILED)
+            } else {
+                e
+            }
         })
     }
 }

@@ -9,6 +9,7 @@ mod graphql_http;
 mod graphql_limits;
 mod graphql_pagination;
 mod graphql_queries;
+mod graphql_regressions;
 mod graphql_tenancy;
 mod helpers;
 mod http_rules;
