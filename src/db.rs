@@ -9,17 +9,28 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 /// How long a request waits for a pooled connection before it is answered 503.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// A pooled connection idle at least this long is pinged before use (one that went stale while
+/// idle is replaced instead of failing a request); busier ones are handed out as they are.
+pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
+/// Overrides the pool size when set (a positive integer).
+pub const MAX_CONNECTIONS_ENV: &str = "DATABASE_MAX_CONNECTIONS";
+
 /// Opens a pool suited to the backend: a small pool that lets idle connections go (Neon scales
-/// to zero), WAL and a busy timeout on SQLite.
+/// to zero), WAL and a busy timeout on SQLite. `DATABASE_MAX_CONNECTIONS` sets its size (default
+/// 10 on PostgreSQL, 4 on SQLite).
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url);
     let sqlite = url.starts_with("sqlite:");
     options
-        .max_connections(if sqlite { 4 } else { 10 })
+        .max_connections(max_connections(sqlite)?)
         .min_connections(0)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .idle_timeout(Duration::from_secs(240))
+        // sqlx pings every connection it hands out (a round trip per statement) unless told
+        // otherwise; a connection used moments ago (and pinged when it was returned) is fine.
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|sqlite| {
             sqlite
@@ -29,6 +40,23 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
         });
     Database::connect(options).await
+}
+
+/// The pool size: `DATABASE_MAX_CONNECTIONS` when set, else the backend's default.
+fn max_connections(sqlite: bool) -> Result<u32, DbErr> {
+    match std::env::var(MAX_CONNECTIONS_ENV) {
+        Err(_) => Ok(if sqlite { 4 } else { 10 }),
+        Ok(value) => value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                DbErr::Custom(format!(
+                    "{MAX_CONNECTIONS_ENV} must be a positive integer, not {value:?}"
+                ))
+            }),
+    }
 }
 
 /// Applies pending migrations. Refuses, naming the versions, when the database holds migrations
