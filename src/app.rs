@@ -22,6 +22,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::TokenVerifier;
 use crate::config::Config;
 use crate::error::AppError;
+use crate::limit::{self, InFlight};
 use crate::service::users::KnownUsers;
 use crate::{db, rest};
 
@@ -95,7 +96,7 @@ impl App {
 pub fn router(state: AppState, config: &Config) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     Router::new()
-        .merge(rest::router())
+        .merge(rest::router().route_layer(middleware::from_fn_with_state(InFlight::default(), limit::admit)))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(rest::not_found)

@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod entity;
 pub mod error;
+pub mod limit;
 pub mod rest;
 pub mod service;
 pub mod telemetry;
