@@ -90,12 +90,13 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 if [ "$BUILD" = 1 ]; then
   log "building todo-api (release)"
   # Two commands: the server is built exactly as `cargo build --release` builds it (an example
-  # in the same command would unify the dev-dependencies' features into it).
+  # in the same command would unify the dev-dependencies' features into it). The helper only
+  # seeds and reports: a debug build (shared with `cargo test`) is quick enough.
   if [ "$BUILD_SERVER" = 1 ]; then (cd "$ROOT" && cargo build --release --bin todo-api); fi
-  (cd "$ROOT" && cargo build --release --example bench-tool)
+  (cd "$ROOT" && cargo build --example bench-tool)
 fi
 SERVER="${SERVER_OVERRIDE:-$TARGET_DIR/release/todo-api}"
-TOOL="$TARGET_DIR/release/examples/bench-tool"
+TOOL="$TARGET_DIR/debug/examples/bench-tool"
 [ -x "$SERVER" ] && [ -x "$TOOL" ] || { echo "missing $SERVER or $TOOL (build first)" >&2; exit 1; }
 
 PGRST_BIN=""
