@@ -27,6 +27,7 @@ use crate::auth::{Authenticator, FailureThrottle, JwksKeys, TokenVerifier};
 use crate::config::Config;
 use crate::db::SchemaGate;
 use crate::error::AppError;
+use crate::limit::{self, InFlight};
 use crate::migrate::Policy;
 use crate::service::users::KnownUsers;
 use crate::{db, prometheus, rest};
@@ -210,9 +211,14 @@ fn authenticator(config: &Config) -> Authenticator {
 /// The whole HTTP surface with its middleware.
 pub fn router(state: AppState, config: &Config) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    // One admission gate for both front ends: the bound is on the API work in progress.
+    let admission = InFlight::default();
     Router::new()
-        .merge(rest::router())
-        .merge(crate::graphql::router(state.clone(), config))
+        .merge(rest::router().route_layer(middleware::from_fn_with_state(admission.clone(), limit::admit)))
+        .merge(
+            crate::graphql::router(state.clone(), config)
+                .route_layer(middleware::from_fn_with_state(admission, limit::admit)),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(prometheus::render))

@@ -29,6 +29,13 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 /// Delay between checks while the schema is refused (an operator may migrate meanwhile).
 const RECHECK_REFUSED: Duration = Duration::from_secs(30);
 
+/// A pooled connection idle at least this long is pinged before use (one that went stale while
+/// idle is replaced instead of failing a request); busier ones are handed out as they are.
+pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
+/// Overrides the pool size when set (a positive integer).
+pub const MAX_CONNECTIONS_ENV: &str = "DATABASE_MAX_CONNECTIONS";
+
 /// Opens a lazy pool suited to the backend: nothing is connected until first use (PostgreSQL),
 /// a small pool that keeps no idle minimum and lets idle connections go (Neon scales to zero);
 /// WAL, full fsync on commit and a busy timeout on SQLite.
@@ -38,11 +45,14 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let sqlite = url.starts_with("sqlite:");
     options
         .connect_lazy(true)
-        .max_connections(if sqlite { 4 } else { 10 })
+        .max_connections(max_connections(sqlite)?)
         .min_connections(0)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .idle_timeout(IDLE_TIMEOUT)
         .max_lifetime(MAX_LIFETIME)
+        // sqlx pings every connection it hands out (a round trip per statement) unless told
+        // otherwise; a connection used moments ago (and pinged when it was returned) is fine.
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|sqlite| {
             sqlite
@@ -53,6 +63,23 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
         });
     Database::connect(options).await
+}
+
+/// The pool size: `DATABASE_MAX_CONNECTIONS` when set, else the backend's default.
+fn max_connections(sqlite: bool) -> Result<u32, DbErr> {
+    match std::env::var(MAX_CONNECTIONS_ENV) {
+        Err(_) => Ok(if sqlite { 4 } else { 10 }),
+        Ok(value) => value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                DbErr::Custom(format!(
+                    "{MAX_CONNECTIONS_ENV} must be a positive integer, not {value:?}"
+                ))
+            }),
+    }
 }
 
 /// Makes `ring` the process-wide rustls provider. sqlx picks its provider itself, but any other

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod entity;
 pub mod error;
 pub mod graphql;
+pub mod limit;
 pub mod migrate;
 pub mod prometheus;
 pub mod rest;

@@ -115,20 +115,16 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Response, Response> {
     let params = ListParams::parse(query.as_deref()).map_err(IntoResponse::into_response)?;
-    let run = async {
-        let total = service::count(&state.db, &scope.owner, &params.filter).await?;
-        let tasks = service::list(
-            &state.db,
-            &scope.owner,
-            &params.filter,
-            params.sort,
-            params.direction,
-            params.page,
-        )
-        .await?;
-        Ok::<_, AppError>((total, tasks))
-    };
-    let (total, tasks) = run.await.map_err(IntoResponse::into_response)?;
+    let (total, tasks) = service::list_with_total(
+        &state.db,
+        &scope.owner,
+        &params.filter,
+        params.sort,
+        params.direction,
+        params.page,
+    )
+    .await
+    .map_err(IntoResponse::into_response)?;
     let mut headers = HeaderMap::new();
     headers.insert("x-total-count", HeaderValue::from(total));
     let body: Vec<TaskBody> = tasks.into_iter().map(TaskBody::from).collect();

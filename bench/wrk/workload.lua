@@ -1,0 +1,119 @@
+-- wrk script of bench/run.sh: every request is signed for one of the seeded users, picked at
+-- random, and goes to that user's own paths. Environment:
+--   WRK_WORKLOAD    list | create | toggle | mixed | gql-list | gql-create | pgrst-list | pgrst-create
+--   WRK_USERS_FILE  lines "user_id token task_id,task_id,..." written by `bench-tool seed`
+-- done() prints one tab-separated line starting with @@RESULT for run.sh to collect.
+
+local workload = os.getenv("WRK_WORKLOAD") or "list"
+local users_file = os.getenv("WRK_USERS_FILE")
+
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("thread_number", counter)
+end
+
+local users = {}
+-- Requests are built once per user (and task) here, so the load generator spends its CPU on
+-- sending, not on formatting.
+local list_requests, create_requests, toggle_requests = {}, {}, {}
+local gql_list_requests, gql_create_requests = {}, {}
+local pgrst_list_requests, pgrst_create_requests = {}, {}
+
+local GQL_LIST = '{"query":"{ tasks(first: 20) { nodes { id title completed owner { id } } } }"}'
+local GQL_CREATE = '{"query":"mutation { createTask(input: {title: \\"wrk gql\\"}) { id } }"}'
+local PGRST_LIST = "/tasks?select=id,user_id,title,description,completed,created_at,updated_at"
+  .. "&order=created_at.desc,id.desc&limit=20"
+
+local function split(text, separator)
+  local parts = {}
+  for part in string.gmatch(text, "([^" .. separator .. "]+)") do
+    parts[#parts + 1] = part
+  end
+  return parts
+end
+
+function init(args)
+  math.randomseed(os.time() * 1000 + (thread_number or 0))
+  if not users_file then
+    error("WRK_USERS_FILE is not set")
+  end
+  for line in io.lines(users_file) do
+    local fields = split(line, " ")
+    local user = { id = fields[1], token = fields[2], tasks = split(fields[3] or "", ",") }
+    users[#users + 1] = user
+    local auth = { ["Authorization"] = "Bearer " .. user.token }
+    local json = { ["Authorization"] = "Bearer " .. user.token, ["Content-Type"] = "application/json" }
+    local base = "/api/" .. user.id .. "/tasks"
+    list_requests[#users] = wrk.format("GET", base .. "?limit=20", auth)
+    create_requests[#users] = wrk.format("POST", base, json, '{"title":"wrk create"}')
+    local toggles = {}
+    for i, task in ipairs(user.tasks) do
+      toggles[i] = wrk.format("PATCH", base .. "/" .. task .. "/complete", auth)
+    end
+    toggle_requests[#users] = toggles
+    gql_list_requests[#users] = wrk.format("POST", "/graphql", json, GQL_LIST)
+    gql_create_requests[#users] = wrk.format("POST", "/graphql", json, GQL_CREATE)
+    pgrst_list_requests[#users] = wrk.format("GET", PGRST_LIST, auth)
+    local pgrst_json = {
+      ["Authorization"] = "Bearer " .. user.token,
+      ["Content-Type"] = "application/json",
+      ["Prefer"] = "return=representation",
+    }
+    pgrst_create_requests[#users] = wrk.format("POST", "/tasks", pgrst_json, '{"title":"wrk pgrst"}')
+  end
+  if #users == 0 then
+    error("no users in " .. users_file)
+  end
+end
+
+local function toggle(n)
+  local toggles = toggle_requests[n]
+  return toggles[math.random(#toggles)]
+end
+
+local pick = {
+  ["list"] = function(n) return list_requests[n] end,
+  ["create"] = function(n) return create_requests[n] end,
+  ["toggle"] = toggle,
+  ["mixed"] = function(n)
+    local r = math.random()
+    if r < 0.8 then
+      return list_requests[n]
+    elseif r < 0.9 then
+      return create_requests[n]
+    else
+      return toggle(n)
+    end
+  end,
+  ["gql-list"] = function(n) return gql_list_requests[n] end,
+  ["gql-create"] = function(n) return gql_create_requests[n] end,
+  ["pgrst-list"] = function(n) return pgrst_list_requests[n] end,
+  ["pgrst-create"] = function(n) return pgrst_create_requests[n] end,
+}
+
+local choose = pick[workload]
+if not choose then
+  error("unknown WRK_WORKLOAD " .. workload)
+end
+
+function request()
+  return choose(math.random(#users))
+end
+
+function done(summary, latency, requests)
+  local seconds = summary.duration / 1e6
+  local e = summary.errors
+  local ms = function(us) return string.format("%.2f", us / 1000) end
+  io.write(string.format(
+    "@@RESULT\t%.1f\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n",
+    summary.requests / seconds,
+    ms(latency:percentile(50)),
+    ms(latency:percentile(95)),
+    ms(latency:percentile(99)),
+    ms(latency.max),
+    summary.requests,
+    e.status,
+    e.connect + e.read + e.write + e.timeout
+  ))
+end
