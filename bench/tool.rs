@@ -151,7 +151,9 @@ async fn seed(
     let db = todo_api::db::connect(url).await?;
     todo_api::migrate::up::<migration::Migrator>(&db, url, None).await?;
     let secret = Secret::new(secret.to_owned());
-    secret.check_length("BETTER_AUTH_SECRET").map_err(anyhow::Error::msg)?;
+    secret
+        .check_length("BETTER_AUTH_SECRET")
+        .map_err(anyhow::Error::msg)?;
     let mut file = std::io::BufWriter::new(
         std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
     );
