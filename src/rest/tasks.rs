@@ -155,26 +155,21 @@ pub async fn create(
     State(state): State<AppState>,
     scope: OwnerScope,
     JsonObject(body): JsonObject,
-) -> Response {
-    let input = match new_task(&body) {
-        Ok(input) => input,
-        Err(invalid) => return invalid.into_response(),
-    };
-    match service::create(&state.db, &scope.owner, input).await {
-        Ok(task) => {
-            let location = format!(
-                "/api/{}/tasks/{}",
-                utf8_percent_encode(scope.owner.id(), PATH_SEGMENT),
-                task.id
-            );
-            let mut response = (StatusCode::CREATED, Json(TaskBody::from(task))).into_response();
-            if let Ok(location) = HeaderValue::from_str(&location) {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
-            response
-        }
-        Err(error) => error.into_response(),
+) -> Result<Response, Response> {
+    let input = new_task(&body).map_err(IntoResponse::into_response)?;
+    let task = service::create(&state.db, &scope.owner, input)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let location = format!(
+        "/api/{}/tasks/{}",
+        utf8_percent_encode(scope.owner.id(), PATH_SEGMENT),
+        task.id
+    );
+    let mut response = (StatusCode::CREATED, Json(TaskBody::from(task))).into_response();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
     }
+    Ok(response)
 }
 
 /// Read a task
@@ -220,15 +215,12 @@ pub async fn update(
     State(state): State<AppState>,
     scope: OwnerScope,
     JsonObject(body): JsonObject,
-) -> Response {
-    let patch = match task_patch(&body) {
-        Ok(patch) => patch,
-        Err(invalid) => return invalid.into_response(),
-    };
-    match service::update(&state.db, &scope.owner, scope.task_id(), patch).await {
-        Ok(task) => Json(TaskBody::from(task)).into_response(),
-        Err(error) => error.into_response(),
-    }
+) -> Result<Json<TaskBody>, Response> {
+    let patch = task_patch(&body).map_err(IntoResponse::into_response)?;
+    let task = service::update(&state.db, &scope.owner, scope.task_id(), patch)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(Json(task.into()))
 }
 
 /// Delete a task

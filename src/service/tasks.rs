@@ -54,7 +54,10 @@ pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> R
 }
 
 pub async fn get(db: &DatabaseConnection, owner: &Owner, id: &str) -> Result<task::Model, AppError> {
-    let id = parse_task_id(id)?;
+    find_owned(db, owner, parse_task_id(id)?).await
+}
+
+async fn find_owned(db: &DatabaseConnection, owner: &Owner, id: Uuid) -> Result<task::Model, AppError> {
     task::Entity::find_one_for_owner(owner, id)
         .one(db)
         .await?
@@ -113,7 +116,7 @@ pub async fn set_completed(
         .await?;
     match changed.into_iter().next() {
         Some(task) => Ok(task),
-        None => get(db, owner, &id.to_string()).await,
+        None => find_owned(db, owner, id).await,
     }
 }
 
@@ -136,10 +139,7 @@ pub async fn list(
     direction: SortDirection,
     page: OffsetPage,
 ) -> Result<Vec<task::Model>, AppError> {
-    let order = match direction {
-        SortDirection::Asc => Order::Asc,
-        SortDirection::Desc => Order::Desc,
-    };
+    let order = sql_order(direction);
     Ok(filtered(db, owner, filter)
         .order_by(sort_column(sort), order.clone())
         .order_by(Column::Id, order)
@@ -166,10 +166,7 @@ pub async fn list_with_total(
     direction: SortDirection,
     page: OffsetPage,
 ) -> Result<(u64, Vec<task::Model>), AppError> {
-    let order = match direction {
-        SortDirection::Asc => Order::Asc,
-        SortDirection::Desc => Order::Desc,
-    };
+    let order = sql_order(direction);
     let total = filtered(db, owner, filter)
         .select_only()
         .column_as(Expr::from(Func::count(Expr::col(Column::Id))), "n")
@@ -207,6 +204,13 @@ impl FromQueryResult for Counted {
             task: task::Model::from_query_result(row, prefix)?,
             total: row.try_get(prefix, Self::TOTAL)?,
         })
+    }
+}
+
+fn sql_order(direction: SortDirection) -> Order {
+    match direction {
+        SortDirection::Asc => Order::Asc,
+        SortDirection::Desc => Order::Desc,
     }
 }
 
@@ -383,10 +387,7 @@ pub async fn list_keyset(
         PageTake::First(n) => (direction, n),
         PageTake::Last(n) => (reverse(direction), n),
     };
-    let order = match scan {
-        SortDirection::Asc => Order::Asc,
-        SortDirection::Desc => Order::Desc,
-    };
+    let order = sql_order(scan);
     let mut tasks = query
         .order_by(sort_column(sort), order.clone())
         .order_by(Column::Id, order)
