@@ -31,7 +31,7 @@ use axum::routing::{any, get};
 use serde_json::{Value, json};
 
 use super::error::{code, to_graphql};
-use super::{RequestScope, TodoSchema, playground};
+use super::{RequestScope, TodoSchema, limits, playground};
 use crate::app::AppState;
 use crate::auth::{AuthRejection, AuthUser, authenticate};
 use crate::config::Config;
@@ -45,6 +45,9 @@ pub const MAX_BATCH: usize = 10;
 struct GraphqlState {
     app: AppState,
     schema: TodoSchema,
+    /// Whether `__schema` and `__type` may be asked for (async-graphql alone would answer them
+    /// with a silent `null` when they are disabled; [`limits::check`] refuses them).
+    introspection: bool,
     /// The playground page, when `PLAYGROUND=true`.
     playground: Option<Arc<str>>,
 }
@@ -62,6 +65,7 @@ pub fn router(app: AppState, config: &Config) -> Router<AppState> {
     let state = GraphqlState {
         app,
         schema: super::schema(config.graphql_introspection),
+        introspection: config.graphql_introspection,
         playground: config
             .playground
             .then(|| Arc::from(playground::page(&initial_headers(config.dev_token.as_deref())))),
@@ -166,7 +170,19 @@ async fn caller(app: &AppState, parts: &Parts) -> Result<AuthUser, Response> {
 
 async fn execute(graphql: &GraphqlState, caller: AuthUser, batch: BatchRequest) -> Response {
     let scope = RequestScope::new(graphql.app.db.clone(), caller.owner);
-    let run = |request: async_graphql::Request| graphql.schema.execute(request.data(scope.clone()));
+    let run = |mut request: async_graphql::Request| {
+        let scope = scope.clone();
+        async move {
+            // The limits come first, so nothing async-graphql does (nor any database work) runs
+            // for a document they refuse.
+            if let Err(error) = limits::check(&mut request, graphql.introspection) {
+                return async_graphql::Response::from_errors(vec![error]);
+            }
+            let mut response = graphql.schema.execute(request.data(scope)).await;
+            limits::code_errors(&mut response);
+            response
+        }
+    };
     let response = match batch {
         BatchRequest::Single(request) => BatchResponse::Single(run(request).await),
         // One after another: a batch's mutations apply in order, and it holds at most one

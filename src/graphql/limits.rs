@@ -4,20 +4,15 @@
 //! async-graphql checks depth, complexity, per-field directives and recursion itself, but its
 //! checks walk fragments without memoising them, so a small document that spreads fragments
 //! into fragments (a "fragment bomb") would make them run for exponential time; it also has no
-//! alias limit. [`DocumentGuard`] therefore walks every document first, once per fragment, and
-//! refuses oversized, alias-heavy or directive-heavy ones before async-graphql looks at them.
+//! alias limit. [`check`] therefore walks every document first, once per fragment, and refuses
+//! oversized, alias-heavy or directive-heavy ones before async-graphql looks at them; the
+//! handler calls it before executing, then [`code_errors`] on the response.
 
 use std::collections::HashMap;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextResolve,
-    NextValidation, ResolveInfo,
-};
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet, VariableDefinition};
 use async_graphql::parser::{self, Positioned};
-use async_graphql::{
-    ErrorExtensionValues, Request, ServerError, ServerResult, ValidationResult, Value, Variables,
-};
+use async_graphql::{ErrorExtensionValues, Request, ServerError};
 
 use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
@@ -71,74 +66,21 @@ pub fn page_complexity(
     page.saturating_mul(child_complexity).saturating_add(1)
 }
 
-/// The schema extension that applies [`check`] to every request and gives every error found
-/// before execution an `extensions.code` (`GRAPHQL_PARSE_FAILED` or `GRAPHQL_VALIDATION_FAILED`).
-/// An argument async-graphql only coerces while resolving (an `Int` literal or variable beyond
-/// 32 bits) is a validation failure too: it gets `GRAPHQL_VALIDATION_FAILED` instead of no code.
-#[derive(Clone, Copy, Debug)]
-pub struct DocumentGuard {
-    /// When false, `__schema` and `__type` are refused with an error (async-graphql alone
-    /// would answer them with a silent `null`).
-    pub introspection: bool,
-}
-
-impl ExtensionFactory for DocumentGuard {
-    fn create(&self) -> std::sync::Arc<dyn Extension> {
-        std::sync::Arc::new(*self)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentGuard {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        check(&mut request, self.introspection)?;
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|e| with_code(e, VALIDATION_FAILED))
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| with_code(e, VALIDATION_FAILED))
-                .collect()
-        })
-    }
-
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        next.run(ctx, info).await.map_err(|e| {
-            // async-graphql's `InputValueError`, raised while reading an argument.
-            if e.message.starts_with("Failed to parse \"") {
-                with_code(e, VALIDATION_FAILED)
-            } else {
-                e
-            }
-        })
+/// Gives every error of an executed response that has no `extensions.code` the one a client can
+/// act on. Without a path the error was found before execution (parsing limits, validation,
+/// operation selection): `GRAPHQL_VALIDATION_FAILED`. With one, only async-graphql's own
+/// `InputValueError`, raised while reading an argument it coerces only when resolving (an
+/// `Int` literal or variable beyond 32 bits), is the client's: `GRAPHQL_VALIDATION_FAILED` too.
+/// Every error of our resolvers carries its code already (see `error.rs`).
+///
+/// Done on the response rather than in a schema extension: any extension makes async-graphql
+/// wrap every field's resolution in the extension chain, which cost the GraphQL list ~10 % of
+/// its CPU (BENCHMARKS.md).
+pub fn code_errors(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        if error.path.is_empty() || error.message.starts_with("Failed to parse \"") {
+            set_code(error, VALIDATION_FAILED);
+        }
     }
 }
 
@@ -219,11 +161,16 @@ fn syntax_error(error: parser::Error) -> ServerError {
 }
 
 fn with_code(mut error: ServerError, code: &'static str) -> ServerError {
+    set_code(&mut error, code);
+    error
+}
+
+/// Sets `extensions.code` unless the error has one.
+fn set_code(error: &mut ServerError, code: &'static str) {
     let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
     if extensions.get("code").is_none() {
         extensions.set("code", code);
     }
-    error
 }
 
 /// What a selection set asks for once its fragments are spread out (saturating).

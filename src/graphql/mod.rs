@@ -25,15 +25,15 @@ use self::query::QueryRoot;
 /// The schema type served at `/graphql`.
 pub type TodoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Builds the schema with its limits (see [`limits`]). Introspection still needs a valid token:
-/// nothing reaches the schema before authentication.
+/// Builds the schema with async-graphql's own limits; the handler applies the rest of
+/// [`limits`] around every execution. Introspection still needs a valid token: nothing reaches
+/// the schema before authentication.
 pub fn schema(introspection: bool) -> TodoSchema {
     let builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .limit_depth(limits::MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY)
         .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
-        .limit_directives(limits::MAX_DIRECTIVES_PER_FIELD)
-        .extension(limits::DocumentGuard { introspection });
+        .limit_directives(limits::MAX_DIRECTIVES_PER_FIELD);
     if introspection {
         builder.finish()
     } else {
