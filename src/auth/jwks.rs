@@ -7,6 +7,7 @@
 //! from a token's `jku`, `x5u` or `jwk` header.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,9 @@ pub struct JwksKeys {
     keys: Arc<RwLock<KeySet>>,
     /// Serialises fetches: concurrent unknown `kid`s wait for one fetch instead of starting many.
     fetching: Arc<Mutex<()>>,
+    /// Bumped each time a fetched key set replaces the current one: what the previous set
+    /// verified is not trusted from the token cache any more.
+    generation: Arc<AtomicU64>,
 }
 
 impl JwksKeys {
@@ -59,6 +63,7 @@ impl JwksKeys {
             refetch_interval,
             keys: Arc::default(),
             fetching: Arc::default(),
+            generation: Arc::default(),
         }
     }
 
@@ -93,6 +98,11 @@ impl JwksKeys {
             tracing::warn!(url = %self.url, "JWKS refetch did not finish in time");
         }
         self.lookup(kid, algorithm).ok_or(AuthFailure::UnknownKid)
+    }
+
+    /// How many key sets have been fetched: changes whenever the keys may have.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     fn lookup(&self, kid: Option<&str>, algorithm: Algorithm) -> Option<Arc<PublicKey>> {
@@ -130,6 +140,7 @@ impl JwksKeys {
                 tracing::info!(url = %self.url, keys = by_kid.len(), "JWKS fetched");
                 if let Ok(mut keys) = self.keys.write() {
                     keys.by_kid = by_kid;
+                    self.generation.fetch_add(1, Ordering::Release);
                 }
             }
             Err(error) => {

@@ -1,6 +1,7 @@
 //! Authentication: bearer-token verification (HS256 secret, JWKS), the extractor both front
 //! ends use, throttling of repeated failures, and the security events every refusal emits.
 
+mod cache;
 mod events;
 mod extractor;
 mod failure;

@@ -7,6 +7,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value};
 
+use super::cache::{KeySource, VerifiedTokens};
 use super::jwks::JwksKeys;
 use super::{AuthFailure, Secret};
 use crate::domain::{UserId, UserProfile};
@@ -29,6 +30,8 @@ pub struct TokenVerifier {
     jwks: Option<JwksKeys>,
     issuer: Option<String>,
     audience: Option<String>,
+    /// Tokens verified before, until they expire (see [`super::cache`]).
+    verified: VerifiedTokens,
 }
 
 impl TokenVerifier {
@@ -43,6 +46,7 @@ impl TokenVerifier {
             jwks,
             issuer,
             audience,
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -52,12 +56,19 @@ impl TokenVerifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthFailure::TooLarge);
         }
+        let now = jsonwebtoken::get_current_timestamp();
+        // Read before any key lookup: a JWKS refetched meanwhile makes this entry stale.
+        let jwks_generation = self.jwks.as_ref().map_or(0, JwksKeys::generation);
+        if let Some(verified) = self.verified.get(token, now, jwks_generation) {
+            return Ok(verified);
+        }
         let header = read_header(token)?;
         let jwks_key;
-        let (key, algorithm) = match header.alg.as_str() {
+        let (key, algorithm, source) = match header.alg.as_str() {
             "HS256" => (
                 self.hs256.as_ref().ok_or(AuthFailure::AlgNotAllowed)?,
                 Algorithm::HS256,
+                KeySource::Secret,
             ),
             "EdDSA" | "ES256" | "RS256" => {
                 let jwks = self.jwks.as_ref().ok_or(AuthFailure::AlgNotAllowed)?;
@@ -66,19 +77,30 @@ impl TokenVerifier {
                 if jwks_key.algorithm != algorithm {
                     return Err(AuthFailure::AlgNotAllowed);
                 }
-                (&jwks_key.key, algorithm)
+                (
+                    &jwks_key.key,
+                    algorithm,
+                    KeySource::Jwks {
+                        generation: jwks_generation,
+                    },
+                )
             }
-            // `none` in any case, HS384/512, PS*, ES384…: no configured key is for them.
             _ => return Err(AuthFailure::AlgNotAllowed),
         };
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, key, &self.validation(algorithm))
             .map_err(|e| classify(e.kind()))?
             .claims;
         check_issued_at(&claims)?;
-        Ok(VerifiedToken {
+        let verified = VerifiedToken {
             user_id: user_id_claim(&claims)?,
             profile: profile_claims(&claims),
-        })
+        };
+        // `exp` is required and was validated; a value too odd to hold as seconds is simply
+        // not cached.
+        if let Some(expires_at) = claims.get("exp").and_then(Value::as_u64) {
+            self.verified.insert(token, verified.clone(), expires_at, source);
+        }
+        Ok(verified)
     }
 
     fn validation(&self, algorithm: Algorithm) -> Validation {
