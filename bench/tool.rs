@@ -1,7 +1,8 @@
 //! Helper of `bench/run.sh` (not part of the server): creates and drops the benchmark database,
 //! seeds users and tasks in bulk through the application's own entities (so SQLite's encodings
 //! of UUIDs and timestamps are exactly the server's), mints one token per user, removes what a
-//! write workload added, prepares PostgREST's roles, and turns the raw results into tables.
+//! write workload added, prepares PostgREST's and PostGraphile's roles, and turns the raw results
+//! into tables.
 //!
 //! `cargo run --release --example bench-tool -- --help`
 
@@ -79,8 +80,14 @@ enum Command {
         #[arg(long)]
         database_url: String,
     },
+    /// Row-level security and a read-only role for PostGraphile on `tasks` and `users` (beside
+    /// PostgREST's, which it leaves as they are).
+    PostgraphileSetup {
+        #[arg(long)]
+        database_url: String,
+    },
     /// Medians per (backend, workload, connections) of a results file written by run.sh, and the
-    /// todo-api / PostgREST ratios of the same repetition.
+    /// todo-api / PostgREST and todo-api / PostGraphile ratios of the same repetition.
     Report { results: PathBuf },
 }
 
@@ -123,6 +130,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Reset { database_url } => reset(&database_url).await?,
         Command::PostgrestSetup { database_url } => postgrest_setup(&database_url).await?,
+        Command::PostgraphileSetup { database_url } => postgraphile_setup(&database_url).await?,
         Command::Report { results } => print!("{}", report(&std::fs::read_to_string(&results)?)?),
     }
     Ok(())
@@ -304,6 +312,38 @@ async fn postgrest_setup(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// PostGraphile 4 runs every request as `bench_gql` (`--default-role`; the JWT carries no `role`
+/// claim) after setting each claim as `jwt.claims.<name>`, so its policies read
+/// `jwt.claims.sub`. The role only reads: the `pgql-list` workload lists the caller's tasks with
+/// their owner. Its policies apply `TO bench_gql` alone, so PostgREST's `bench_web` policy on
+/// `tasks` is untouched, and `bench_web` has no grant on `users`.
+async fn postgraphile_setup(url: &str) -> anyhow::Result<()> {
+    let db = Database::connect(url).await?;
+    let sub = "(SELECT current_setting('jwt.claims.sub', true))";
+    let statements = [
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_gql') \
+         THEN CREATE ROLE bench_gql NOLOGIN; END IF; END $$"
+            .to_owned(),
+        // PostGraphile switches to the role with SET LOCAL ROLE: the connecting user must be a
+        // member (a superuser needs no grant, but takes it without complaint).
+        "GRANT bench_gql TO CURRENT_USER".to_owned(),
+        "GRANT USAGE ON SCHEMA public TO bench_gql".to_owned(),
+        "GRANT SELECT ON tasks, users TO bench_gql".to_owned(),
+        "ALTER TABLE tasks ENABLE ROW LEVEL SECURITY".to_owned(),
+        "ALTER TABLE users ENABLE ROW LEVEL SECURITY".to_owned(),
+        "DROP POLICY IF EXISTS own_tasks_gql ON tasks".to_owned(),
+        format!("CREATE POLICY own_tasks_gql ON tasks FOR SELECT TO bench_gql USING (user_id = {sub})"),
+        "DROP POLICY IF EXISTS own_user_gql ON users".to_owned(),
+        format!("CREATE POLICY own_user_gql ON users FOR SELECT TO bench_gql USING (id = {sub})"),
+    ];
+    for statement in statements {
+        db.execute_unprepared(&statement)
+            .await
+            .with_context(|| statement.clone())?;
+    }
+    Ok(())
+}
+
 /// One line of results.tsv (see run.sh for the columns).
 struct Row {
     backend: String,
@@ -410,13 +450,18 @@ fn report(results: &str) -> anyhow::Result<String> {
         )?;
     }
 
-    // todo-api / PostgREST, per repetition (same moment, same machine load), then the median.
+    // todo-api / PostgREST (pgrst-X against X) and todo-api / PostGraphile (pgql-X against
+    // gql-X), per repetition (same moment, same machine load), then the median.
     let mut ratios = String::new();
     for key in &order {
-        let Some(theirs) = key.1.strip_prefix("pgrst-") else {
+        let (against, ours_workload) = if let Some(rest) = key.1.strip_prefix("pgrst-") {
+            ("PostgREST", rest.to_owned())
+        } else if let Some(rest) = key.1.strip_prefix("pgql-") {
+            ("PostGraphile", format!("gql-{rest}"))
+        } else {
             continue;
         };
-        let ours_key = (key.0.clone(), theirs.to_owned(), key.2);
+        let ours_key = (key.0.clone(), ours_workload.clone(), key.2);
         let Some(ours) = groups.get(&ours_key) else {
             continue;
         };
@@ -433,8 +478,9 @@ fn report(results: &str) -> anyhow::Result<String> {
         let rps = per_run(0);
         writeln!(
             ratios,
-            "| {} | {} | {} | {:.2} | {} | {:.2} |",
-            theirs,
+            "| {} | {} | {} | {} | {:.2} | {} | {:.2} |",
+            ours_workload,
+            against,
             key.2,
             rps.len(),
             median(rps.clone()),
@@ -448,13 +494,13 @@ fn report(results: &str) -> anyhow::Result<String> {
     if !ratios.is_empty() {
         writeln!(
             out,
-            "\ntodo-api ÷ PostgREST in the same repetition (median of the runs):\n"
+            "\ntodo-api ÷ PostgREST / PostGraphile in the same repetition (median of the runs):\n"
         )?;
         writeln!(
             out,
-            "| workload | conns | runs | req/s ratio | per run | p99 ratio |"
+            "| workload | against | conns | runs | req/s ratio | per run | p99 ratio |"
         )?;
-        writeln!(out, "|---|---:|---:|---:|---|---:|")?;
+        writeln!(out, "|---|---|---:|---:|---:|---|---:|")?;
         out.push_str(&ratios);
     }
     Ok(out)

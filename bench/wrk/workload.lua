@@ -1,6 +1,7 @@
 -- wrk script of bench/run.sh: every request is signed for one of the seeded users, picked at
 -- random, and goes to that user's own paths. Environment:
 --   WRK_WORKLOAD    list | create | toggle | mixed | gql-list | gql-create | pgrst-list | pgrst-create
+--                   | pgql-list
 --   WRK_USERS_FILE  lines "user_id token task_id,task_id,..." written by `bench-tool seed`
 -- done() prints one tab-separated line starting with @@RESULT for run.sh to collect.
 
@@ -19,11 +20,16 @@ local users = {}
 local list_requests, create_requests, toggle_requests = {}, {}, {}
 local gql_list_requests, gql_create_requests = {}, {}
 local pgrst_list_requests, pgrst_create_requests = {}, {}
+local pgql_list_requests = {}
 
 local GQL_LIST = '{"query":"{ tasks(first: 20) { nodes { id title completed owner { id } } } }"}'
 local GQL_CREATE = '{"query":"mutation { createTask(input: {title: \\"wrk gql\\"}) { id } }"}'
 local PGRST_LIST = "/tasks?select=id,user_id,title,description,completed,created_at,updated_at"
   .. "&order=created_at.desc,id.desc&limit=20"
+-- PostGraphile 4's names for GQL_LIST: the caller's 20 newest tasks (row-level security keeps
+-- the caller's own), with the owner through the user_id foreign key.
+local PGQL_LIST = '{"query":"{ allTasks(first: 20, orderBy: [CREATED_AT_DESC, ID_DESC]) '
+  .. '{ nodes { id title completed userByUserId { id } } } }"}'
 
 local function split(text, separator)
   local parts = {}
@@ -61,6 +67,7 @@ function init(args)
       ["Prefer"] = "return=representation",
     }
     pgrst_create_requests[#users] = wrk.format("POST", "/tasks", pgrst_json, '{"title":"wrk pgrst"}')
+    pgql_list_requests[#users] = wrk.format("POST", "/graphql", json, PGQL_LIST)
   end
   if #users == 0 then
     error("no users in " .. users_file)
@@ -90,6 +97,7 @@ local pick = {
   ["gql-create"] = function(n) return gql_create_requests[n] end,
   ["pgrst-list"] = function(n) return pgrst_list_requests[n] end,
   ["pgrst-create"] = function(n) return pgrst_create_requests[n] end,
+  ["pgql-list"] = function(n) return pgql_list_requests[n] end,
 }
 
 local choose = pick[workload]
