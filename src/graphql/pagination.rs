@@ -4,7 +4,7 @@ use async_graphql::{Context, Object, SimpleObject};
 
 use super::cursor::{self, Ordering};
 use super::error::{GqlResult, bad_input};
-use super::scope::{RequestScope, require_owner};
+use super::scope::require_owner;
 use super::types::{Task, TaskFilterInput, TaskOrderInput, saturating_i32};
 use crate::domain::TaskFilter;
 use crate::error::AppError;
@@ -45,7 +45,7 @@ impl PageArgs {
 
 /// Resolves a task connection field (`Query.tasks`, `User.tasks`) for the caller.
 pub async fn tasks(
-    scope: &RequestScope,
+    ctx: &Context<'_>,
     filter: Option<TaskFilterInput>,
     order_by: Option<TaskOrderInput>,
     page: PageArgs,
@@ -56,7 +56,15 @@ pub async fn tasks(
         sort: order.field.into(),
         direction: order.direction.into(),
     };
+    let scope = require_owner(ctx)?;
     let take = page.take()?;
+    // Whether rows lie on the cursor's side of the page (`hasPreviousPage` after `after`,
+    // `hasNextPage` before `before`) costs a probe of its own: made only when selected.
+    let outside_flag = match take {
+        PageTake::First(_) => "hasPreviousPage",
+        PageTake::Last(_) => "hasNextPage",
+    };
+    let probe_outside = ctx.look_ahead().field("pageInfo").field(outside_flag).exists();
     let decode = |field, cursor: &Option<String>| {
         cursor
             .as_deref()
@@ -69,6 +77,7 @@ pub async fn tasks(
         after: decode("after", &page.after)?,
         before: decode("before", &page.before)?,
         take,
+        probe_outside,
     };
     let page = service::list_keyset(&scope.db, &scope.owner, &filter, &request).await?;
     let edges: Vec<TaskEdge> = page

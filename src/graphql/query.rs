@@ -58,7 +58,7 @@ impl QueryRoot {
             last,
             before,
         };
-        pagination::tasks(require_owner(ctx)?, filter, order_by, page).await
+        pagination::tasks(ctx, filter, order_by, page).await
     }
 
     /// Counts of the caller's tasks.

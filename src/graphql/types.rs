@@ -338,7 +338,7 @@ impl User {
             last,
             before,
         };
-        pagination::tasks(require_owner(ctx)?, filter, order_by, page).await
+        pagination::tasks(ctx, filter, order_by, page).await
     }
 
     /// Counts of the user's tasks.

@@ -348,6 +348,10 @@ pub struct KeysetRequest {
     pub after: Option<Keyset>,
     pub before: Option<Keyset>,
     pub take: PageTake,
+    /// Whether to find out if rows lie on the cursor's side of the page (`has_previous_page`
+    /// after `after`, `has_next_page` before `before`): a `LIMIT 1` probe. When false, that
+    /// flag is reported false, as Relay allows.
+    pub probe_outside: bool,
 }
 
 /// One keyset page, in the list's order, and whether rows exist beyond either end of it.
@@ -361,7 +365,7 @@ pub struct KeysetPage {
 /// One page of the owner's tasks matching `filter`, by position rather than offset: a page stays
 /// correct while rows are added or removed elsewhere in the list. `n + 1` rows are fetched to
 /// learn whether more exist in the paging direction; the other direction costs one `LIMIT 1`
-/// probe, and only when a cursor was given on that side.
+/// probe, and only when a cursor was given on that side and the caller asked.
 pub async fn list_keyset(
     db: &DatabaseConnection,
     owner: &Owner,
@@ -399,16 +403,20 @@ pub async fn list_keyset(
     let (has_previous_page, has_next_page) = match request.take {
         PageTake::First(_) => {
             let earlier = match &request.after {
-                Some(after) => any_outside(db, owner, filter, sort, after, direction).await?,
-                None => false,
+                Some(after) if request.probe_outside => {
+                    any_outside(db, owner, filter, sort, after, direction).await?
+                }
+                _ => false,
             };
             (earlier, more)
         }
         PageTake::Last(_) => {
             tasks.reverse();
             let later = match &request.before {
-                Some(before) => any_outside(db, owner, filter, sort, before, reverse(direction)).await?,
-                None => false,
+                Some(before) if request.probe_outside => {
+                    any_outside(db, owner, filter, sort, before, reverse(direction)).await?
+                }
+                _ => false,
             };
             (more, later)
         }
@@ -428,22 +436,42 @@ fn reverse(direction: SortDirection) -> SortDirection {
 }
 
 /// Rows strictly beyond `anchor` when the list runs in `direction`:
-/// `key > k OR (key = k AND id > i)` (`<` when descending). Spelled out rather than as a row
-/// value comparison so that SQLite and PostgreSQL read it alike and both can use the
-/// `(user_id, key, id)` index.
+/// `key >= k AND (key > k OR id > i)` (`<=`, `<` when descending). Spelled out rather than as
+/// a row value comparison so that SQLite and PostgreSQL read it alike. The `key >= k` term is
+/// implied by the other but is what both planners turn into the start of an index range on
+/// `(user_id, key, id)`: without it, page 500 walked past the 9,980 rows before it
+/// (BENCHMARKS.md).
 fn beyond(sort: SortField, anchor: &Keyset, direction: SortDirection) -> Condition {
     let column = sort_column(sort);
-    let key = match &anchor.key {
+    let key = anchor_key(anchor);
+    let (key_bound, key_beyond, id_beyond) = match direction {
+        SortDirection::Asc => (column.gte(key.clone()), column.gt(key), Column::Id.gt(anchor.id)),
+        SortDirection::Desc => (column.lte(key.clone()), column.lt(key), Column::Id.lt(anchor.id)),
+    };
+    Condition::all()
+        .add(key_bound)
+        .add(Condition::any().add(key_beyond).add(id_beyond))
+}
+
+/// Rows at or before `anchor` when the list runs in `direction` (every row [`beyond`] leaves
+/// out), in the same index-range form: `key <= k AND (key < k OR id <= i)` ascending.
+fn up_to(sort: SortField, anchor: &Keyset, direction: SortDirection) -> Condition {
+    let column = sort_column(sort);
+    let key = anchor_key(anchor);
+    let (key_bound, key_before, id_up_to) = match direction {
+        SortDirection::Asc => (column.lte(key.clone()), column.lt(key), Column::Id.lte(anchor.id)),
+        SortDirection::Desc => (column.gte(key.clone()), column.gt(key), Column::Id.gte(anchor.id)),
+    };
+    Condition::all()
+        .add(key_bound)
+        .add(Condition::any().add(key_before).add(id_up_to))
+}
+
+fn anchor_key(anchor: &Keyset) -> sea_orm::Value {
+    match &anchor.key {
         SortKey::Time(at) => sea_orm::Value::from(*at),
         SortKey::Text(text) => sea_orm::Value::from(text.clone()),
-    };
-    let (key_beyond, id_beyond) = match direction {
-        SortDirection::Asc => (column.gt(key.clone()), Column::Id.gt(anchor.id)),
-        SortDirection::Desc => (column.lt(key.clone()), Column::Id.lt(anchor.id)),
-    };
-    Condition::any()
-        .add(key_beyond)
-        .add(Condition::all().add(column.eq(key)).add(id_beyond))
+    }
 }
 
 /// Whether any matching row lies at or before `anchor` when the list runs in `direction`: the
@@ -457,7 +485,7 @@ async fn any_outside(
     direction: SortDirection,
 ) -> Result<bool, AppError> {
     let found = filtered(db, owner, filter)
-        .filter(beyond(sort, anchor, direction).not())
+        .filter(up_to(sort, anchor, direction))
         .select_only()
         .column(Column::Id)
         .limit(1)

@@ -269,3 +269,44 @@ async fn an_unset_page_size_variable_means_the_default_page() {
     .await;
     assert_eq!(page["tasks"]["nodes"].as_array().expect("nodes").len(), 20);
 }
+
+#[tokio::test]
+async fn the_previous_page_probe_runs_only_when_has_previous_page_is_asked_for() {
+    let app = spawn_app().await;
+    let user = new_user();
+    seed(&app, &user, tied_seeds(30)).await;
+    let (addr, statements) = counting_app(&app).await;
+    let first = graphql_at(
+        &app,
+        addr,
+        &user,
+        "{ tasks(first: 10) { pageInfo { endCursor } } }",
+    )
+    .await;
+    let cursor = first["data"]["tasks"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("endCursor")
+        .to_owned();
+    let cost = |page_info: &'static str| {
+        let (app, statements, user, cursor) = (&app, &statements, &user, &cursor);
+        async move {
+            let before = statements.get();
+            let query = format!(
+                "{{ tasks(first: 10, after: \"{cursor}\") {{ nodes {{ id }} pageInfo {{ {page_info} }} }} }}"
+            );
+            let body = graphql_at(app, addr, user, &query).await;
+            assert_eq!(body["data"]["tasks"]["nodes"].as_array().map(Vec::len), Some(10));
+            (
+                statements.get() - before,
+                body["data"]["tasks"]["pageInfo"].clone(),
+            )
+        }
+    };
+    let (without, page_info) = cost("hasNextPage").await;
+    assert_eq!((without, page_info["hasNextPage"].as_bool()), (1, Some(true)));
+    let (with, page_info) = cost("hasPreviousPage").await;
+    assert_eq!((with, page_info["hasPreviousPage"].as_bool()), (2, Some(true)));
+    // through a fragment, too
+    let (spread, page_info) = cost("...on PageInfo { hasPreviousPage }").await;
+    assert_eq!((spread, page_info["hasPreviousPage"].as_bool()), (2, Some(true)));
+}
