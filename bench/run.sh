@@ -18,10 +18,12 @@
 # create workloads against it on the same database, right after todo-api's, and prints the
 # ratios of the same repetition. --postgraphile does the same with PostGraphile 4.14.1 (npm
 # package postgraphile): its pgql-list runs right after todo-api's gql-list. GraphQL workloads
-# are skipped, saying so, while /graphql answers 404. --server runs a given todo-api binary
-# instead of building one (A/B runs); --pg-url is the PostgreSQL server's admin URL (default
-# postgres://postgres@127.0.0.1:5432/postgres, or BENCH_PG_URL). Results land in
-# bench/results/<time>/ (git-ignored). See BENCHMARKS.md.
+# are skipped, saying so, while /graphql answers 404. Not run by default: gql-page1 and
+# gql-page500 read page 1 and page 500 of 20 of the user's tasks (keyset, the cursor bench-tool
+# wrote beside the token); gql-page500 needs --tasks 10000 or more and is skipped, saying so,
+# below that. --server runs a given todo-api binary instead of building one (A/B runs); --pg-url
+# is the PostgreSQL server's admin URL (default postgres://postgres@127.0.0.1:5432/postgres, or
+# BENCH_PG_URL). Results land in bench/results/<time>/ (git-ignored). See BENCHMARKS.md.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -50,7 +52,7 @@ BUILD=1
 BUILD_SERVER=1
 SERVER_OVERRIDE=""
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -341,6 +343,11 @@ EOF
       workloads="$(echo "$workloads" | tr ',' '\n' | grep -Ev '^p?gql-' | paste -sd, -)"
       stop_pid "$PGQL_PID"; PGQL_PID=""
     fi
+  fi
+
+  if echo ",$workloads," | grep -q ',gql-page500,' && [ "$TASKS" -lt 10000 ]; then
+    log "$backend: SKIPPING gql-page500: page 500 of 20 needs --tasks 10000 or more (got $TASKS)"
+    workloads="$(echo "$workloads" | tr ',' '\n' | { grep -vx 'gql-page500' || true; } | paste -sd, -)"
   fi
 
   local also=""

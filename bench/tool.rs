@@ -2,7 +2,8 @@
 //! seeds users and tasks in bulk through the application's own entities (so SQLite's encodings
 //! of UUIDs and timestamps are exactly the server's), mints one token per user, removes what a
 //! write workload added, prepares PostgREST's and PostGraphile's roles, and turns the raw results
-//! into tables.
+//! into tables. It also writes each user's page-500 cursor (the `gql-page500` workload), encoded
+//! by the server's own `todo_api::graphql::cursor::encode`.
 //!
 //! `cargo run --release --example bench-tool -- --help`
 
@@ -15,15 +16,25 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::{TimeDelta, Utc};
 use clap::{Parser, Subcommand};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, DbBackend, EntityTrait, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
 use todo_api::auth::{MintRequest, Secret, mint_hs256};
+use todo_api::domain::{SortDirection, SortField};
 use todo_api::entity::{task, user};
+use todo_api::graphql::cursor;
+use todo_api::service::tasks::Keyset;
 use uuid::Uuid;
 
 /// Rows per INSERT statement: 7 bound values each, well under SQLite's and PostgreSQL's limits.
 const BATCH: usize = 1000;
 /// Title prefix of every task a write workload creates; `reset` deletes them.
 const WRITTEN_PREFIX: &str = "wrk ";
+/// Page size of the GraphQL page workloads and the page `gql-page500` asks for: `after` the
+/// 9,980th newest task, so the answer is tasks 9,981–10,000 (needs 10,000 tasks per user).
+const PAGE_SIZE: u64 = 20;
+const DEEP_PAGE: u64 = 500;
 
 #[derive(Parser)]
 #[command(about = "Helper of bench/run.sh")]
@@ -49,7 +60,9 @@ enum Command {
         name: String,
     },
     /// Migrates, inserts USERS users with TASKS tasks each, and writes one line per user:
-    /// `user_id token task_id,task_id,…` (the task ids the toggle workload flips).
+    /// `user_id token task_id,task_id,… cursor`: the task ids the toggle workload flips, and the
+    /// cursor (CREATED_AT DESC) of the user's 9,980th newest task, whose `after` page is page 500
+    /// of 20 (`-` when TASKS is below 10,000).
     Seed {
         #[arg(long)]
         database_url: String,
@@ -195,6 +208,7 @@ async fn seed(
     }
 
     // Each task row goes to (owner, title); the toggle ids are collected for the load's users.
+    let mut lines = Vec::with_capacity(users);
     let mut pending: Vec<task::ActiveModel> = Vec::with_capacity(BATCH);
     let txn = db.begin().await?;
     for (index, owner) in user_ids.iter().enumerate() {
@@ -237,7 +251,7 @@ async fn seed(
                     audience: None,
                 },
             )?;
-            writeln!(file, "{owner} {token} {}", ids.join(","))?;
+            lines.push((owner, token, ids.join(",")));
         }
     }
     if !pending.is_empty() {
@@ -246,6 +260,16 @@ async fn seed(
             .await?;
     }
     txn.commit().await?;
+    let deep = PAGE_SIZE * (DEEP_PAGE - 1);
+    let full = u64::try_from(tasks)? >= PAGE_SIZE * DEEP_PAGE;
+    for (owner, token, ids) in lines {
+        let after = if full {
+            page_cursor(&db, owner, deep).await?
+        } else {
+            "-".to_owned()
+        };
+        writeln!(file, "{owner} {token} {ids} {after}")?;
+    }
     file.flush()?;
     analyze(&db).await?;
     eprintln!(
@@ -254,6 +278,25 @@ async fn seed(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The GraphQL cursor of `owner`'s `nth` task (1-based) in the default order, `created_at DESC`
+/// then `id DESC` as `service::tasks` orders a list, made by the server's own encoder.
+async fn page_cursor(db: &impl ConnectionTrait, owner: &str, nth: u64) -> anyhow::Result<String> {
+    let row = task::Entity::find()
+        .filter(task::Column::UserId.eq(owner))
+        .order_by_desc(task::Column::CreatedAt)
+        .order_by_desc(task::Column::Id)
+        .offset(nth - 1)
+        .limit(1)
+        .one(db)
+        .await?
+        .with_context(|| format!("{owner} has fewer than {nth} tasks"))?;
+    let ordering = cursor::Ordering {
+        sort: SortField::CreatedAt,
+        direction: SortDirection::Desc,
+    };
+    Ok(cursor::encode(ordering, &Keyset::of(&row, ordering.sort)))
 }
 
 async fn analyze(db: &impl ConnectionTrait) -> anyhow::Result<()> {

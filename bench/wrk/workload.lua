@@ -1,8 +1,9 @@
 -- wrk script of bench/run.sh: every request is signed for one of the seeded users, picked at
 -- random, and goes to that user's own paths. Environment:
---   WRK_WORKLOAD    list | create | toggle | mixed | gql-list | gql-create | pgrst-list | pgrst-create
---                   | pgql-list
---   WRK_USERS_FILE  lines "user_id token task_id,task_id,..." written by `bench-tool seed`
+--   WRK_WORKLOAD    list | create | toggle | mixed | gql-list | gql-create | gql-page1 | gql-page500
+--                   | pgrst-list | pgrst-create | pgql-list
+--   WRK_USERS_FILE  lines "user_id token task_id,task_id,... cursor" written by `bench-tool seed`
+--                   (cursor: the user's page-500 `after` cursor, or "-" below 10,000 tasks)
 -- done() prints one tab-separated line starting with @@RESULT for run.sh to collect.
 
 local workload = os.getenv("WRK_WORKLOAD") or "list"
@@ -19,11 +20,18 @@ local users = {}
 -- sending, not on formatting.
 local list_requests, create_requests, toggle_requests = {}, {}, {}
 local gql_list_requests, gql_create_requests = {}, {}
+local gql_page1_requests, gql_page500_requests = {}, {}
 local pgrst_list_requests, pgrst_create_requests = {}, {}
 local pgql_list_requests = {}
 
 local GQL_LIST = '{"query":"{ tasks(first: 20) { nodes { id title completed owner { id } } } }"}'
 local GQL_CREATE = '{"query":"mutation { createTask(input: {title: \\"wrk gql\\"}) { id } }"}'
+-- Keyset pages of 20 (CREATED_AT DESC): the first, and page 500 after the user's cursor.
+local GQL_PAGE_FIELDS = ' { nodes { id title completed } pageInfo { endCursor hasNextPage } } }"}'
+local GQL_PAGE1 = '{"query":"{ tasks(first: 20)' .. GQL_PAGE_FIELDS
+local function gql_page_after(cursor)
+  return '{"query":"{ tasks(first: 20, after: \\"' .. cursor .. '\\")' .. GQL_PAGE_FIELDS
+end
 local PGRST_LIST = "/tasks?select=id,user_id,title,description,completed,created_at,updated_at"
   .. "&order=created_at.desc,id.desc&limit=20"
 -- PostGraphile 4's names for GQL_LIST: the caller's 20 newest tasks (row-level security keeps
@@ -45,8 +53,12 @@ function init(args)
     error("WRK_USERS_FILE is not set")
   end
   for line in io.lines(users_file) do
-    local fields = split(line, " ")
-    local user = { id = fields[1], token = fields[2], tasks = split(fields[3] or "", ",") }
+    -- The task ids may be empty (then two spaces in a row): match the fields by position.
+    local id, token, tasks, cursor = line:match("^(%S+) (%S+) (%S*) ?(%S*)")
+    if not id then
+      error("malformed line in " .. users_file .. ": " .. line)
+    end
+    local user = { id = id, token = token, tasks = split(tasks, ",") }
     users[#users + 1] = user
     local auth = { ["Authorization"] = "Bearer " .. user.token }
     local json = { ["Authorization"] = "Bearer " .. user.token, ["Content-Type"] = "application/json" }
@@ -60,6 +72,12 @@ function init(args)
     toggle_requests[#users] = toggles
     gql_list_requests[#users] = wrk.format("POST", "/graphql", json, GQL_LIST)
     gql_create_requests[#users] = wrk.format("POST", "/graphql", json, GQL_CREATE)
+    gql_page1_requests[#users] = wrk.format("POST", "/graphql", json, GQL_PAGE1)
+    if cursor ~= "" and cursor ~= "-" then
+      gql_page500_requests[#users] = wrk.format("POST", "/graphql", json, gql_page_after(cursor))
+    elseif workload == "gql-page500" then
+      error("gql-page500 needs each user's page-500 cursor (seed 10,000 tasks per user or more)")
+    end
     pgrst_list_requests[#users] = wrk.format("GET", PGRST_LIST, auth)
     local pgrst_json = {
       ["Authorization"] = "Bearer " .. user.token,
@@ -95,6 +113,8 @@ local pick = {
   end,
   ["gql-list"] = function(n) return gql_list_requests[n] end,
   ["gql-create"] = function(n) return gql_create_requests[n] end,
+  ["gql-page1"] = function(n) return gql_page1_requests[n] end,
+  ["gql-page500"] = function(n) return gql_page500_requests[n] end,
   ["pgrst-list"] = function(n) return pgrst_list_requests[n] end,
   ["pgrst-create"] = function(n) return pgrst_create_requests[n] end,
   ["pgql-list"] = function(n) return pgql_list_requests[n] end,

@@ -2,7 +2,7 @@
 //! services as REST, served at `/graphql` by a handler of our own (see [`handler`]) with the
 //! offline GraphiQL playground beside it.
 
-mod cursor;
+pub mod cursor;
 mod error;
 mod handler;
 pub mod limits;
