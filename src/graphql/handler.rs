@@ -35,6 +35,8 @@ use super::{RequestScope, TodoSchema, limits, playground};
 use crate::app::AppState;
 use crate::auth::{AuthRejection, AuthUser, authenticate};
 use crate::config::Config;
+use crate::domain::Owner;
+use crate::entity::user;
 use crate::error::{AppError, retry_after_seconds};
 use crate::service;
 
@@ -157,19 +159,25 @@ async fn get_query(graphql: &GraphqlState, request: Request) -> Response {
     }
 }
 
-/// The verified caller, with their user row provisioned (as REST does), or the refusal.
-async fn caller(app: &AppState, parts: &Parts) -> Result<AuthUser, Response> {
-    let caller = authenticate(parts, &app.auth).await.map_err(auth_refusal)?;
+/// The verified caller and their user row, provisioned as REST does; or the refusal.
+async fn caller(app: &AppState, parts: &Parts) -> Result<Caller, Response> {
+    let AuthUser { owner, profile } = authenticate(parts, &app.auth).await.map_err(auth_refusal)?;
     // Until the schema is confirmed the database is not used: 503, as REST answers.
     let db = app.database().map_err(|error| app_error(&error))?;
-    service::users::ensure_exists(db, &app.known_users, &caller.owner, &caller.profile)
+    let row = service::users::ensure_exists(db, &app.known_users, &owner, &profile)
         .await
         .map_err(|error| app_error(&error))?;
-    Ok(caller)
+    Ok(Caller { owner, row })
 }
 
-async fn execute(graphql: &GraphqlState, caller: AuthUser, batch: BatchRequest) -> Response {
-    let scope = RequestScope::new(graphql.app.db.clone(), caller.owner);
+/// Who a GraphQL request runs for.
+struct Caller {
+    owner: Owner,
+    row: Arc<user::Model>,
+}
+
+async fn execute(graphql: &GraphqlState, caller: Caller, batch: BatchRequest) -> Response {
+    let scope = RequestScope::new(graphql.app.db.clone(), caller.owner, caller.row);
     let run = |mut request: async_graphql::Request| {
         let scope = scope.clone();
         async move {

@@ -1,36 +1,25 @@
-//! DataLoaders: per-row lookups batched into one statement per request.
+//! DataLoaders: per-row lookups batched per request (contract §4), so a page never costs a query
+//! per row.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::DatabaseConnection;
-use tokio::sync::OnceCell;
 
-use crate::domain::Owner;
 use crate::entity::user;
 use crate::error::AppError;
-use crate::service;
 
-/// Users by id, for `Task.owner` and `me`. Scoped to the caller: it can only ever load the
-/// caller's own row (every task a request can see is the caller's), so whatever ids a resolver
-/// asks for, no other user's data is read.
+/// Users by id, for `Task.owner` and `me`. Scoped to the caller: every task a request can see
+/// is the caller's, so the only user it can ever load is the caller, whose row provisioning
+/// already read (`service::users::ensure_exists`). Whatever ids a resolver asks for, no other
+/// user's data is read, and a page of any size costs no user query at all.
 pub struct UserLoader {
-    db: DatabaseConnection,
-    owner: Owner,
-    /// The DataLoader batches the keys that arrive within its window, but a long page can
-    /// outlast the window and split into two batches, both missing its cache: the row is
-    /// therefore fetched at most once per loader (per request) whatever the timing.
-    row: OnceCell<user::Model>,
+    caller: Arc<user::Model>,
 }
 
 impl UserLoader {
-    pub fn new(db: DatabaseConnection, owner: Owner) -> Self {
-        Self {
-            db,
-            owner,
-            row: OnceCell::new(),
-        }
+    pub fn new(caller: Arc<user::Model>) -> Self {
+        Self { caller }
     }
 }
 
@@ -39,13 +28,10 @@ impl Loader<String> for UserLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        if !keys.iter().any(|key| key == self.owner.id()) {
-            return Ok(HashMap::new());
-        }
-        let user = self
-            .row
-            .get_or_try_init(|| service::users::get(&self.db, &self.owner))
-            .await?;
-        Ok(HashMap::from([(user.id.clone(), user.clone())]))
+        Ok(keys
+            .iter()
+            .filter(|key| **key == self.caller.id)
+            .map(|key| (key.clone(), user::Model::clone(&self.caller)))
+            .collect())
     }
 }

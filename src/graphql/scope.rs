@@ -13,6 +13,7 @@ use super::loaders::UserLoader;
 use super::types::User;
 use crate::auth::AuthFailure;
 use crate::domain::Owner;
+use crate::entity::user;
 use crate::error::AppError;
 
 /// The request data every resolver reads through [`require_owner`].
@@ -23,17 +24,13 @@ pub struct RequestScope {
 }
 
 impl RequestScope {
-    pub fn new(db: DatabaseConnection, owner: Owner) -> Arc<Self> {
-        // No batching window: every key of a page arrives while the page's items are polled
-        // together, before the spawned load can run, and the loader fetches the one row it
-        // can return at most once per request anyway. The default 1 ms wait only added latency
-        // and a timer per request.
-        let users = DataLoader::with_cache(
-            UserLoader::new(db.clone(), owner.clone()),
-            tokio::spawn,
-            HashMapCache::default(),
-        )
-        .delay(Duration::ZERO);
+    /// `caller_row` is the caller's user row, as provisioning returned it.
+    pub fn new(db: DatabaseConnection, owner: Owner, caller_row: Arc<user::Model>) -> Arc<Self> {
+        // No batching window: the loader answers from memory, so the default 1 ms wait would
+        // only add latency and a timer per request.
+        let users =
+            DataLoader::with_cache(UserLoader::new(caller_row), tokio::spawn, HashMapCache::default())
+                .delay(Duration::ZERO);
         Arc::new(Self { db, owner, users })
     }
 

@@ -1,51 +1,48 @@
-//! Users are provisioned on first sight of a verified user id. A process-wide set of ids known to
-//! exist keeps that to one write per user and process, not one per request.
+//! Users are provisioned on first sight of a verified user id. A process-wide cache of the rows
+//! known to exist keeps that to one write (and one read) per user and process, not one per
+//! request, and hands GraphQL the caller's row for `me` and `Task.owner` without a query.
 
-use std::collections::HashSet;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
+use quick_cache::sync::Cache;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
 use crate::domain::{Owner, UserProfile, now_micros};
 use crate::entity::user;
 use crate::error::AppError;
 
-/// Ids of users whose row is known to exist. Only ever positive and never stale in a harmful
-/// way: the API never deletes a user, so a row seen once stays (true with many replicas too).
-#[derive(Clone, Default)]
+/// User rows known to exist. Only ever positive and never stale in a harmful way: the API never
+/// deletes a user nor changes a user row once written (provisioning keeps the first profile), so
+/// a row seen once stays as it is (true with many replicas too).
+#[derive(Clone)]
 pub struct KnownUsers {
-    ids: Arc<RwLock<HashSet<String>>>,
+    rows: Arc<Cache<String, Arc<user::Model>>>,
 }
 
 impl KnownUsers {
-    /// Beyond this the set starts over: memory stays bounded and the cost is one idempotent
-    /// insert per user seen again.
-    const CAPACITY: usize = 100_000;
+    /// Rows kept (a few hundred bytes each); beyond it the least used are dropped and simply
+    /// provisioned again on their next request.
+    const CAPACITY: usize = 20_000;
+}
 
-    fn contains(&self, id: &str) -> bool {
-        self.ids.read().map(|ids| ids.contains(id)).unwrap_or(false)
-    }
-
-    fn insert(&self, id: &str) {
-        if let Ok(mut ids) = self.ids.write() {
-            if ids.len() >= Self::CAPACITY {
-                ids.clear();
-            }
-            ids.insert(id.to_owned());
+impl Default for KnownUsers {
+    fn default() -> Self {
+        Self {
+            rows: Arc::new(Cache::new(Self::CAPACITY)),
         }
     }
 }
 
-/// Makes sure `owner` has a user row, creating it from the token's profile claims on first
-/// sight. Idempotent and safe under concurrency (`INSERT … ON CONFLICT DO NOTHING`).
+/// The caller's user row, created on first sight with the token's profile (an existing row is
+/// left as it is).
 pub async fn ensure_exists(
     db: &DatabaseConnection,
     known: &KnownUsers,
     owner: &Owner,
     profile: &UserProfile,
-) -> Result<(), AppError> {
-    if known.contains(owner.id()) {
-        return Ok(());
+) -> Result<Arc<user::Model>, AppError> {
+    if let Some(row) = known.rows.get(owner.id()) {
+        return Ok(row);
     }
     let now = now_micros();
     let row = user::ActiveModel {
@@ -59,8 +56,9 @@ pub async fn ensure_exists(
         .on_conflict_do_nothing()
         .exec(db)
         .await?;
-    known.insert(owner.id());
-    Ok(())
+    let row = Arc::new(get(db, owner).await?);
+    known.rows.insert(owner.id().to_owned(), Arc::clone(&row));
+    Ok(row)
 }
 
 /// The owner's own user row.
