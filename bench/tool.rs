@@ -17,8 +17,8 @@ use anyhow::Context;
 use chrono::{TimeDelta, Utc};
 use clap::{Parser, Subcommand};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use todo_api::auth::{MintRequest, Secret, mint_hs256};
 use todo_api::domain::{SortDirection, SortField};
@@ -347,12 +347,7 @@ async fn postgrest_setup(url: &str) -> anyhow::Result<()> {
             "CREATE POLICY own_tasks ON tasks TO bench_web USING (user_id = {sub}) WITH CHECK (user_id = {sub})"
         ),
     ];
-    for statement in statements {
-        db.execute_unprepared(&statement)
-            .await
-            .with_context(|| statement.clone())?;
-    }
-    Ok(())
+    execute_all(&db, &statements).await
 }
 
 /// PostGraphile 4 runs every request as `bench_gql` (`--default-role`; the JWT carries no `role`
@@ -379,8 +374,13 @@ async fn postgraphile_setup(url: &str) -> anyhow::Result<()> {
         "DROP POLICY IF EXISTS own_user_gql ON users".to_owned(),
         format!("CREATE POLICY own_user_gql ON users FOR SELECT TO bench_gql USING (id = {sub})"),
     ];
+    execute_all(&db, &statements).await
+}
+
+/// Runs each statement in turn; an error names the statement that failed.
+async fn execute_all(db: &DatabaseConnection, statements: &[String]) -> anyhow::Result<()> {
     for statement in statements {
-        db.execute_unprepared(&statement)
+        db.execute_unprepared(statement)
             .await
             .with_context(|| statement.clone())?;
     }
