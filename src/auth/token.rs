@@ -85,6 +85,7 @@ impl TokenVerifier {
                     },
                 )
             }
+            // `none` in any case, HS384/512, PS*, ES384…: no configured key is for them.
             _ => return Err(AuthFailure::AlgNotAllowed),
         };
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, key, &self.validation(algorithm))

@@ -74,8 +74,8 @@ pub fn page_complexity(
 /// Every error of our resolvers carries its code already (see `error.rs`).
 ///
 /// Done on the response rather than in a schema extension: any extension makes async-graphql
-/// wrap every field's resolution in the extension chain, which cost the GraphQL list ~10 % of
-/// its CPU (BENCHMARKS.md).
+/// wrap every field's resolution in the extension chain, a visible share of the GraphQL list's
+/// CPU in the profiles (BENCHMARKS.md, second round).
 pub fn code_errors(response: &mut async_graphql::Response) {
     for error in &mut response.errors {
         if error.path.is_empty() || error.message.starts_with("Failed to parse \"") {
