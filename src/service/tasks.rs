@@ -442,29 +442,40 @@ fn reverse(direction: SortDirection) -> SortDirection {
 /// `(user_id, key, id)`: without it, page 500 walked past the 9,980 rows before it
 /// (BENCHMARKS.md).
 fn beyond(sort: SortField, anchor: &Keyset, direction: SortDirection) -> Condition {
-    let column = sort_column(sort);
-    let key = anchor_key(anchor);
-    let (key_bound, key_beyond, id_beyond) = match direction {
-        SortDirection::Asc => (column.gte(key.clone()), column.gt(key), Column::Id.gt(anchor.id)),
-        SortDirection::Desc => (column.lte(key.clone()), column.lt(key), Column::Id.lt(anchor.id)),
-    };
-    Condition::all()
-        .add(key_bound)
-        .add(Condition::any().add(key_beyond).add(id_beyond))
+    from_anchor(sort, anchor, direction, AnchorRow::Excluded)
 }
 
 /// Rows at or before `anchor` when the list runs in `direction` (every row [`beyond`] leaves
-/// out), in the same index-range form: `key <= k AND (key < k OR id <= i)` ascending.
+/// out): the rows beyond it the other way, and the anchor row itself.
 fn up_to(sort: SortField, anchor: &Keyset, direction: SortDirection) -> Condition {
+    from_anchor(sort, anchor, reverse(direction), AnchorRow::Included)
+}
+
+/// Whether [`from_anchor`] keeps the row at the anchor itself.
+#[derive(Clone, Copy)]
+enum AnchorRow {
+    Excluded,
+    Included,
+}
+
+/// Rows from `anchor` on when the list runs in `direction`, in the index-range form [`beyond`]
+/// describes; `id >= i` instead of `id > i` when the anchor row is included.
+fn from_anchor(sort: SortField, anchor: &Keyset, direction: SortDirection, row: AnchorRow) -> Condition {
     let column = sort_column(sort);
     let key = anchor_key(anchor);
-    let (key_bound, key_before, id_up_to) = match direction {
-        SortDirection::Asc => (column.lte(key.clone()), column.lt(key), Column::Id.lte(anchor.id)),
-        SortDirection::Desc => (column.gte(key.clone()), column.gt(key), Column::Id.gte(anchor.id)),
+    let (key_bound, key_beyond) = match direction {
+        SortDirection::Asc => (column.gte(key.clone()), column.gt(key)),
+        SortDirection::Desc => (column.lte(key.clone()), column.lt(key)),
+    };
+    let id_onwards = match (direction, row) {
+        (SortDirection::Asc, AnchorRow::Excluded) => Column::Id.gt(anchor.id),
+        (SortDirection::Asc, AnchorRow::Included) => Column::Id.gte(anchor.id),
+        (SortDirection::Desc, AnchorRow::Excluded) => Column::Id.lt(anchor.id),
+        (SortDirection::Desc, AnchorRow::Included) => Column::Id.lte(anchor.id),
     };
     Condition::all()
         .add(key_bound)
-        .add(Condition::any().add(key_before).add(id_up_to))
+        .add(Condition::any().add(key_beyond).add(id_onwards))
 }
 
 fn anchor_key(anchor: &Keyset) -> sea_orm::Value {

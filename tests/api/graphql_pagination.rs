@@ -295,3 +295,29 @@ async fn another_users_cursor_only_ever_pages_the_callers_own_tasks() {
         assert!(alices.ids.iter().all(|id| !bob_ids.contains(id)), "{field}");
     }
 }
+
+#[tokio::test]
+async fn the_cursor_row_alone_counts_as_a_page_before_or_after() {
+    // After the first row's cursor, only that row precedes the page; before the last row's
+    // cursor, only that row follows it. Ties on every sort key, every ordering.
+    let app = spawn_app().await;
+    let user = new_user();
+    seed(&app, &user, tied_seeds(12)).await;
+    for field in ["CREATED_AT", "UPDATED_AT", "TITLE"] {
+        for direction in ["ASC", "DESC"] {
+            let order = json!({"field": field, "direction": direction});
+            let all = page(&app, &user, json!({"first": 100, "order": order})).await;
+            let (first, last) = (&all.cursors[0], &all.cursors[all.cursors.len() - 1]);
+            let after_first = page(&app, &user, json!({"first": 100, "after": first, "order": order})).await;
+            assert_eq!(after_first.ids, all.ids[1..], "{field} {direction}");
+            assert_eq!(after_first.info["hasPreviousPage"], true, "{field} {direction}");
+            let before_last = page(&app, &user, json!({"last": 100, "before": last, "order": order})).await;
+            assert_eq!(
+                before_last.ids,
+                all.ids[..all.ids.len() - 1],
+                "{field} {direction}"
+            );
+            assert_eq!(before_last.info["hasNextPage"], true, "{field} {direction}");
+        }
+    }
+}
