@@ -1,4 +1,5 @@
-//! Builds the application: state, router, middleware, listener. `main` and the tests use the
+//! Builds the application (state, pool, schema step, listener) and runs it until shutdown. The
+//! routes are in `routes`, the layers in `middleware`. `main` and the tests use the
 //! same [`App::build`], the tests on port 0.
 
 use std::future::{Future, IntoFuture};
@@ -7,30 +8,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use migration::Migrator;
 use sea_orm::DatabaseConnection;
-use serde_json::json;
 use tokio::net::TcpListener;
-use tower_http::LatencyUnit;
-use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 use crate::auth::{Authenticator, FailureThrottle, JwksKeys, TokenVerifier};
 use crate::config::Config;
 use crate::db::SchemaGate;
 use crate::error::AppError;
-use crate::limit::{self, InFlight};
 use crate::migrate::Policy;
 use crate::service::users::KnownUsers;
-use crate::{db, prometheus, rest};
+use crate::{db, prometheus, routes};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The largest request body accepted (REST and GraphQL); larger ones get 413.
@@ -39,15 +28,20 @@ pub const MAX_BODY_BYTES: usize = 65_536;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// The pool. Handlers reach it through [`AppState::database`], which answers 503 while the
+    /// The pool, reachable only through [`AppState::database`], which answers 503 while the
     /// schema is not confirmed.
-    pub db: DatabaseConnection,
-    pub schema: SchemaGate,
+    db: DatabaseConnection,
+    schema: SchemaGate,
     pub auth: Arc<Authenticator>,
     pub known_users: KnownUsers,
 }
 
 impl AppState {
+    /// Reads the pool's gauges for `/metrics` (whatever the schema's state; no query runs).
+    pub fn record_pool_metrics(&self) {
+        prometheus::record_pool(&self.db);
+    }
+
     /// The database, once the schema is confirmed; until then the 503 to answer. Call it after
     /// authentication, so a request without a valid token is still a 401.
     pub fn database(&self) -> Result<&DatabaseConnection, AppError> {
@@ -133,7 +127,7 @@ impl App {
         let listener = TcpListener::bind(config.bind_addr()).await?;
         Ok(Self {
             listener,
-            router: router(state, config),
+            router: routes::router(state, config),
             db,
             supervisor,
             shutdown_timeout: config.shutdown_timeout,
@@ -206,155 +200,4 @@ fn authenticator(config: &Config) -> Authenticator {
         ),
         throttle: FailureThrottle::new(config.auth_failures_per_minute),
     }
-}
-
-/// The whole HTTP surface with its middleware.
-pub fn router(state: AppState, config: &Config) -> Router {
-    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    // One admission gate for both front ends: the bound is on the API work in progress.
-    let admission = InFlight::default();
-    Router::new()
-        .merge(rest::router().route_layer(middleware::from_fn_with_state(admission.clone(), limit::admit)))
-        .merge(
-            crate::graphql::router(state.clone(), config)
-                .route_layer(middleware::from_fn_with_state(admission, limit::admit)),
-        )
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(prometheus::render))
-        .fallback(rest::not_found)
-        .method_not_allowed_fallback(rest::method_not_allowed)
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(refuse_oversized_bodies))
-        .layer(middleware::from_fn_with_state(
-            config.request_timeout,
-            time_limit,
-        ))
-        .layer(cors(&config.cors_origins))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let request_id = request
-                .headers()
-                .get(REQUEST_ID_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
-        })
-        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)))
-        // Outside the trace span, so it also counts what the layers inside answer (413, 504).
-        .layer(middleware::from_fn(prometheus::track))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .layer(middleware::from_fn(drop_malformed_request_id))
-}
-
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
-}
-
-/// Ready when the schema is confirmed and the database answers a ping within a second.
-async fn readyz(State(state): State<AppState>) -> Response {
-    let ping = async { state.database().map_err(|_| ())?.ping().await.map_err(|_| ()) };
-    match tokio::time::timeout(Duration::from_secs(1), ping).await {
-        Ok(Ok(())) => Json(json!({"status": "ready"})).into_response(),
-        _ => {
-            let message = "database unavailable";
-            let mut response = (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "detail": message, "message": message})),
-            )
-                .into_response();
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(AppError::RETRY_AFTER_SECONDS),
-            );
-            response
-        }
-    }
-}
-
-/// A declared body over the limit is refused before authentication or any other work (§8).
-/// Bodies without a length are still capped while read (`DefaultBodyLimit`).
-async fn refuse_oversized_bodies(request: Request, next: Next) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
-        if request.uri().path() == "/graphql" {
-            return crate::graphql::payload_too_large();
-        }
-        return AppError::PayloadTooLarge.into_response();
-    }
-    next.run(request).await
-}
-
-/// Every request is answered within `limit`: beyond it the work is dropped (a transaction in
-/// progress rolls back) and the answer is a 504 with the contract's error body.
-async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(timeout = ?limit, "request timed out");
-            let message = format!(
-                "Request timed out: not answered within {}",
-                humantime::format_duration(limit)
-            );
-            (
-                StatusCode::GATEWAY_TIMEOUT,
-                Json(json!({"detail": message, "message": message})),
-            )
-                .into_response()
-        }
-    }
-}
-
-/// A client's `X-Request-Id` is kept only when it is short and plain (letters, digits, `-`,
-/// `_`, `.`), so it cannot forge or bloat log lines; otherwise a fresh one is generated.
-async fn drop_malformed_request_id(mut request: Request, next: Next) -> Response {
-    let well_formed = |value: &HeaderValue| {
-        let bytes = value.as_bytes();
-        !bytes.is_empty()
-            && bytes.len() <= 128
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    };
-    let headers = request.headers_mut();
-    let values: Vec<&HeaderValue> = headers.get_all(REQUEST_ID_HEADER).iter().collect();
-    if values.len() != 1 || !well_formed(values[0]) {
-        headers.remove(REQUEST_ID_HEADER);
-    }
-    next.run(request).await
-}
-
-fn cors(origins: &[String]) -> CorsLayer {
-    let origins: Vec<HeaderValue> = origins
-        .iter()
-        .map(|o| o.trim())
-        .filter(|o| !o.is_empty())
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-            Method::OPTIONS,
-        ])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            HeaderName::from_static(REQUEST_ID_HEADER),
-        ])
-        .expose_headers([
-            HeaderName::from_static("x-total-count"),
-            header::LOCATION,
-            HeaderName::from_static(REQUEST_ID_HEADER),
-        ])
-        .max_age(Duration::from_secs(600))
 }

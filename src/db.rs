@@ -125,10 +125,10 @@ impl SchemaGate {
     pub fn require_ready(&self) -> Result<(), AppError> {
         match self.state() {
             SchemaState::Ready => Ok(()),
-            SchemaState::Waiting => Err(AppError::Unavailable(DbErr::Custom(
+            SchemaState::Waiting => Err(AppError::SchemaNotReady(
                 "the database has not answered since start".to_owned(),
-            ))),
-            SchemaState::Refused(reason) => Err(AppError::Unavailable(DbErr::Custom(reason))),
+            )),
+            SchemaState::Refused(reason) => Err(AppError::SchemaNotReady(reason)),
         }
     }
 }

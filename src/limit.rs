@@ -10,12 +10,12 @@ use std::time::Instant;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use sea_orm::DbErr;
+use axum::response::Response;
 use tokio::sync::Semaphore;
 
 use crate::db::ACQUIRE_TIMEOUT;
 use crate::error::AppError;
+use crate::middleware::front_end_of;
 
 /// Requests admitted at once. Well above any sensible database pool (requests also spend time
 /// outside the database: parsing, serialising, sending), small enough that their working state
@@ -41,9 +41,10 @@ impl Default for InFlight {
 /// Middleware: waits for a permit, then runs the request with it; one that waited longer than
 /// [`ACQUIRE_TIMEOUT`] is answered 503 instead (the server is overloaded; the client may retry).
 pub async fn admit(State(gate): State<InFlight>, request: Request, next: Next) -> Response {
+    let front_end = front_end_of(&request);
     let arrived = Instant::now();
     match gate.0.acquire().await {
         Ok(_permit) if arrived.elapsed() <= ACQUIRE_TIMEOUT => next.run(request).await,
-        _ => AppError::Unavailable(DbErr::Custom("too many requests in progress".to_owned())).into_response(),
+        _ => front_end.render(AppError::Overloaded),
     }
 }

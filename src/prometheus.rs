@@ -111,7 +111,7 @@ fn method_label(method: &Method) -> &'static str {
 
 /// `GET /metrics`: the pool gauges are read now, then everything is rendered.
 pub async fn render(State(state): State<AppState>) -> Response {
-    record_pool(&state.db);
+    state.record_pool_metrics();
     let handle = handle();
     handle.run_upkeep();
     let mut response = handle.render().into_response();
@@ -122,7 +122,7 @@ pub async fn render(State(state): State<AppState>) -> Response {
     response
 }
 
-fn record_pool(db: &DatabaseConnection) {
+pub fn record_pool(db: &DatabaseConnection) {
     let (size, idle) = match db.get_database_backend() {
         DbBackend::Postgres => {
             let pool = db.get_postgres_connection_pool();

@@ -12,6 +12,7 @@ use super::{AuthFailure, Authenticator, TokenVerifier};
 use crate::app::AppState;
 use crate::domain::{Owner, UserProfile};
 use crate::error::AppError;
+use crate::rest::RestError;
 
 /// The verified caller of a request.
 #[derive(Clone, Debug)]
@@ -33,7 +34,7 @@ impl From<AuthRejection> for AppError {
     fn from(rejection: AuthRejection) -> Self {
         match rejection {
             AuthRejection::Refused(failure) if failure.is_bad_request() => {
-                AppError::BadRequest(failure.message())
+                AppError::bad_request(failure.message())
             }
             AuthRejection::Refused(failure) => AppError::Unauthenticated(failure),
             AuthRejection::Throttled { retry_after } => AppError::TooManyRequests { retry_after },
@@ -96,7 +97,7 @@ where
     S: Send + Sync,
     AppState: FromRef<S>,
 {
-    type Rejection = AppError;
+    type Rejection = RestError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);

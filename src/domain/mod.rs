@@ -9,21 +9,88 @@ pub use task::{
 pub use user::{Owner, UserId, UserProfile};
 
 /// Why a client-supplied value was refused. `kind` follows pydantic's error types (what FastAPI
-/// clients already match on); `field` is the input field's name.
+/// clients already match on). `loc` says where the value was: for REST the part of the request
+/// (`body`, `query`) then the field (or, for malformed JSON, the column); for GraphQL the input
+/// field or argument alone. Domain parsers name only the field; each front end places it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
-    pub field: &'static str,
+    pub loc: Vec<LocPart>,
     pub kind: &'static str,
     pub message: String,
 }
 
+/// A step of a `loc` path: a name, or a position.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum LocPart {
+    Name(std::borrow::Cow<'static, str>),
+    Index(u64),
+}
+
+impl From<&'static str> for LocPart {
+    fn from(name: &'static str) -> Self {
+        Self::Name(name.into())
+    }
+}
+
+impl From<String> for LocPart {
+    fn from(name: String) -> Self {
+        Self::Name(name.into())
+    }
+}
+
+impl From<usize> for LocPart {
+    fn from(index: usize) -> Self {
+        Self::Index(index as u64)
+    }
+}
+
+impl std::fmt::Display for LocPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Name(name) => f.write_str(name),
+            Self::Index(index) => write!(f, "{index}"),
+        }
+    }
+}
+
 impl FieldError {
+    /// A refused value of the input field `field`.
     pub fn new(field: &'static str, kind: &'static str, message: impl Into<String>) -> Self {
+        Self::at(vec![field.into()], kind, message)
+    }
+
+    /// A refused value at `loc`.
+    pub fn at(loc: Vec<LocPart>, kind: &'static str, message: impl Into<String>) -> Self {
         Self {
-            field,
+            loc,
             kind,
             message: message.into(),
         }
+    }
+
+    /// The same error, placed under `part` of the request (`body`, `query`).
+    pub fn within(mut self, part: &'static str) -> Self {
+        self.loc.insert(0, part.into());
+        self
+    }
+
+    /// The field, as GraphQL's `extensions.field` names it: the path joined with dots.
+    pub fn field(&self) -> String {
+        self.loc
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// `field: message` for each error, joined with `; `: a one-line summary.
+    pub fn summary(errors: &[Self]) -> String {
+        errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field(), e.message))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 

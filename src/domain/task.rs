@@ -169,7 +169,7 @@ mod tests {
         assert_eq!(TaskTitle::parse("a\u{0}b").unwrap_err().kind, "value_error");
         assert_eq!(TaskTitle::parse("a\u{7}b").unwrap_err().kind, "value_error");
         assert_eq!(
-            TaskDescription::parse("x\u{1b}[31m").unwrap_err().field,
+            TaskDescription::parse("x\u{1b}[31m").unwrap_err().field(),
             "description"
         );
         assert!(TaskTitle::parse("a\tb").is_ok());

@@ -161,7 +161,7 @@ mod tests {
             },
         ] {
             match decode("after", &cursor, ordering) {
-                Err(AppError::Validation(fields)) => assert_eq!(fields[0].field, "after"),
+                Err(AppError::Validation(fields)) => assert_eq!(fields[0].field(), "after"),
                 other => panic!("expected a validation error, got {other:?}"),
             }
         }

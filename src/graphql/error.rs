@@ -5,6 +5,9 @@
 use std::sync::Arc;
 
 use async_graphql::ErrorExtensions;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
 
 use crate::domain::FieldError;
 use crate::error::AppError;
@@ -39,47 +42,40 @@ impl From<GqlError> for async_graphql::Error {
     }
 }
 
-/// The code and message a client sees for `error`.
+/// The code and message a client sees for `error`: the `AppError`'s own message (never a
+/// cause), its code, and for `BAD_USER_INPUT` the input field. The cause of a 503 or 500 is
+/// logged here.
 pub fn to_graphql(error: &AppError) -> async_graphql::Error {
-    let code = code(error);
-    match error {
-        AppError::Validation(fields) => {
-            let field = fields.first().map(|f| f.field).unwrap_or_default();
-            async_graphql::Error::new(error.to_string()).extend_with(|_, extensions| {
-                extensions.set("code", code);
-                extensions.set("field", field);
-            })
+    error.log_cause();
+    let code = error.code();
+    let field = match error {
+        AppError::Validation(fields) => fields.first().map(FieldError::field),
+        _ => None,
+    };
+    async_graphql::Error::new(error.to_string()).extend_with(|_, extensions| {
+        extensions.set("code", code);
+        if let Some(field) = &field {
+            extensions.set("field", field.as_str());
         }
-        AppError::Unavailable(cause) => {
-            tracing::warn!(error = %cause, "database unavailable");
-            coded(error, code)
-        }
-        AppError::Internal(cause) => {
-            tracing::error!(error = ?cause, "internal error");
-            coded(error, code)
-        }
-        _ => coded(error, code),
-    }
+    })
 }
 
-/// `extensions.code` of each variant. The messages are the `AppError`'s own, which never carry
-/// a cause.
-pub fn code(error: &AppError) -> &'static str {
-    match error {
-        AppError::Unauthenticated(_) => "UNAUTHENTICATED",
-        AppError::BadRequest(_) => "BAD_REQUEST",
-        AppError::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
-        AppError::Forbidden => "FORBIDDEN",
-        AppError::Validation(_) => "BAD_USER_INPUT",
-        AppError::NotFound => "NOT_FOUND",
-        AppError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-        AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
-        AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
-    }
-}
-
-fn coded(error: &AppError, code: &'static str) -> async_graphql::Error {
-    async_graphql::Error::new(error.to_string()).extend_with(|_, extensions| extensions.set("code", code))
+/// The one place an [`AppError`] met outside execution (the transport, authentication,
+/// provisioning the caller, every middleware answer on `/graphql`) becomes an HTTP answer:
+/// `{"errors": [{"message", "extensions": {"code"}}]}` with the error's status and headers.
+pub fn render(error: AppError) -> Response {
+    let status = error.status();
+    let headers = error.headers();
+    let coded = to_graphql(&error);
+    // No `locations`: the error is about the request, not a place in the document.
+    let mut error = async_graphql::ServerError::new(coded.message, None);
+    error.extensions = coded.extensions;
+    let mut response = (status, axum::Json(json!({ "errors": [error] }))).into_response();
+    response.headers_mut().extend(headers);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// A `BAD_USER_INPUT` refusal of one input field.

@@ -19,25 +19,25 @@
 use std::sync::Arc;
 
 use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchRequest, BatchResponse, ErrorExtensionValues, ServerError, Variables};
+use async_graphql::{BatchRequest, BatchResponse, ServerError, Variables};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
-use super::error::{code, to_graphql};
+use super::error::render;
 use super::{RequestScope, TodoSchema, limits, playground};
 use crate::app::AppState;
-use crate::auth::{AuthRejection, AuthUser, authenticate};
+use crate::auth::{AuthUser, authenticate};
 use crate::config::Config;
 use crate::domain::Owner;
 use crate::entity::user;
-use crate::error::{AppError, retry_after_seconds};
+use crate::error::AppError;
 use crate::service;
 
 /// The most operations one batch may carry (contract §6).
@@ -81,103 +81,73 @@ pub fn router(app: AppState, config: &Config) -> Router<AppState> {
 
 async fn endpoint(State(graphql): State<GraphqlState>, request: Request) -> Response {
     let method = request.method().clone();
-    if method == Method::POST {
+    let answer = if method == Method::POST {
         post(&graphql, request).await
     } else if method == Method::GET || method == Method::HEAD {
         get_query(&graphql, request).await
     } else {
-        let mut response = refusal(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
-            "/graphql takes GET (queries) and POST (queries and mutations)",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
-        response
-    }
+        Err(AppError::MethodNotAllowed {
+            allow: Some("GET, POST"),
+            message: "/graphql takes GET (queries) and POST (queries and mutations)",
+        })
+    };
+    answer.unwrap_or_else(render)
 }
 
-async fn post(graphql: &GraphqlState, request: Request) -> Response {
+async fn post(graphql: &GraphqlState, request: Request) -> Result<Response, AppError> {
     if !is_json(request.headers()) {
-        return refusal(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
+        return Err(AppError::UnsupportedMediaType(
             "POST /graphql takes Content-Type: application/json",
-        );
+        ));
     }
     let (parts, body) = request.into_parts();
     // `Bytes` honours the app-wide `DefaultBodyLimit` (65,536 bytes).
-    let bytes = match Bytes::from_request(Request::from_parts(parts.clone(), body), &()).await {
-        Ok(bytes) => bytes,
-        Err(BytesRejection::FailedToBufferBody(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return payload_too_large();
-        }
-        Err(_) => {
-            return refusal(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                "The request body could not be read",
-            );
-        }
-    };
-    let caller = match caller(&graphql.app, &parts).await {
-        Ok(caller) => caller,
-        Err(refused) => return refused,
-    };
-    match parse_body(&bytes) {
-        Ok(batch) => execute(graphql, caller, batch).await,
-        Err(message) => refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message),
-    }
+    let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), &()).await?;
+    let caller = caller(&graphql.app, &parts).await?;
+    let batch = parse_body(&bytes).map_err(AppError::bad_request)?;
+    Ok(execute(graphql, caller, batch).await)
 }
 
-async fn get_query(graphql: &GraphqlState, request: Request) -> Response {
+async fn get_query(graphql: &GraphqlState, request: Request) -> Result<Response, AppError> {
     let (parts, _) = request.into_parts();
     if let Some(page) = &graphql.playground
         && accepts_html(&parts.headers)
     {
-        return playground::page_response(page);
+        return Ok(playground::page_response(page));
     }
-    let mut request = match query_string_request(parts.uri.query()) {
-        Ok(request) => request,
-        Err(message) => return refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message),
-    };
+    let mut request = query_string_request(parts.uri.query()).map_err(AppError::bad_request)?;
     if selected_operation(&mut request).is_some_and(|ty| ty != OperationType::Query) {
-        let mut response = refusal(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
-            "Only queries run over GET: send mutations with POST",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+        return Err(AppError::MethodNotAllowed {
+            allow: Some("POST"),
+            message: "Only queries run over GET: send mutations with POST",
+        });
     }
-    match caller(&graphql.app, &parts).await {
-        Ok(caller) => execute(graphql, caller, BatchRequest::Single(request)).await,
-        Err(refused) => refused,
-    }
+    let caller = caller(&graphql.app, &parts).await?;
+    Ok(execute(graphql, caller, BatchRequest::Single(request)).await)
 }
 
-/// The verified caller and their user row, provisioned as REST does; or the refusal.
-async fn caller(app: &AppState, parts: &Parts) -> Result<Caller, Response> {
-    let AuthUser { owner, profile } = authenticate(parts, &app.auth).await.map_err(auth_refusal)?;
-    // Until the schema is confirmed the database is not used: 503, as REST answers.
-    let db = app.database().map_err(|error| app_error(&error))?;
-    let row = service::users::ensure_exists(db, &app.known_users, &owner, &profile)
-        .await
-        .map_err(|error| app_error(&error))?;
-    Ok(Caller { owner, row })
+/// The verified caller, their user row (provisioned as REST does) and the database; or the
+/// refusal. Until the schema is confirmed the database is not used: 503, as REST answers.
+async fn caller(app: &AppState, parts: &Parts) -> Result<Caller, AppError> {
+    let AuthUser { owner, profile } = authenticate(parts, &app.auth).await?;
+    let db = app.database()?;
+    let row = service::users::ensure_exists(db, &app.known_users, &owner, &profile).await?;
+    Ok(Caller {
+        db: db.clone(),
+        owner,
+        row,
+    })
 }
 
-/// Who a GraphQL request runs for.
+/// Who a GraphQL request runs for, and the database it may use.
 struct Caller {
+    db: DatabaseConnection,
     owner: Owner,
     row: Arc<user::Model>,
 }
 
 async fn execute(graphql: &GraphqlState, caller: Caller, batch: BatchRequest) -> Response {
-    let scope = RequestScope::new(graphql.app.db.clone(), caller.owner, caller.row);
+    let scope = RequestScope::new(caller.db, caller.owner, caller.row);
     let run = |mut request: async_graphql::Request| {
         let scope = scope.clone();
         async move {
@@ -332,72 +302,10 @@ fn selected_operation(request: &mut async_graphql::Request) -> Option<OperationT
     selected.map(|(_, operation)| operation.node.ty)
 }
 
-fn auth_refusal(rejection: AuthRejection) -> Response {
-    match rejection {
-        AuthRejection::Refused(failure) if failure.is_bad_request() => {
-            refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", failure.message())
-        }
-        AuthRejection::Refused(failure) => {
-            let mut response = refusal(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", failure.message());
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            response
-        }
-        AuthRejection::Throttled { retry_after } => {
-            let error = AppError::TooManyRequests { retry_after };
-            let mut response = refusal(StatusCode::TOO_MANY_REQUESTS, code(&error), &error.to_string());
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after_seconds(retry_after)),
-            );
-            response
-        }
-    }
-}
-
-/// An error before execution (provisioning the caller's user row): 503 + `Retry-After` when the
-/// database is unavailable, else 500; the body says nothing of the cause.
-fn app_error(error: &AppError) -> Response {
-    let status = match error {
-        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let graphql = to_graphql(error);
-    let mut response = refusal(status, code(error), &graphql.message);
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(AppError::RETRY_AFTER_SECONDS),
-        );
-    }
-    response
-}
-
-/// 413 in GraphQL's error shape.
-pub fn payload_too_large() -> Response {
-    refusal(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "PAYLOAD_TOO_LARGE",
-        &AppError::PayloadTooLarge.to_string(),
-    )
-}
-
-/// `{"errors": [{"message": …, "extensions": {"code": …}}]}` with `status`.
-fn refusal(status: StatusCode, code: &'static str, message: &str) -> Response {
-    let mut error = ServerError::new(message, None);
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", code);
-    error.extensions = Some(extensions);
-    let mut response = (status, axum::Json(json!({ "errors": [error] }))).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
 #[cfg(test)]
 mod tests {
+    use async_graphql::ErrorExtensionValues;
+
     use super::*;
 
     fn coded(code: &str) -> ServerError {

@@ -14,7 +14,8 @@ mod query;
 mod scope;
 mod types;
 
-pub use handler::{payload_too_large, router};
+pub use error::render;
+pub use handler::router;
 pub use scope::{RequestScope, require_owner};
 
 use async_graphql::{EmptySubscription, Schema};

@@ -87,7 +87,7 @@ pub fn page_response(page: &str) -> Response {
 /// `GET /graphql/assets/{file}`.
 pub async fn asset(Path(file): Path<String>) -> Response {
     let Some(&(_, content_type, bytes)) = ASSETS.iter().find(|(name, _, _)| *name == file) else {
-        return crate::rest::not_found().await;
+        return super::render(crate::error::AppError::RouteNotFound);
     };
     let mut response = (StatusCode::OK, bytes).into_response();
     let headers = response.headers_mut();

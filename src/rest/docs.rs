@@ -57,23 +57,23 @@ pub async fn page() -> Response {
                 );
             with_policy((content_type, html).into_response())
         }
-        Ok(None) => super::not_found().await,
-        Err(error) => error.into_response(),
+        Ok(None) => super::not_found().await.into_response(),
+        Err(error) => super::render(error),
     }
 }
 
 /// `GET /docs/{*file}`: Swagger UI's scripts, styles and icons.
 pub async fn asset(file: Result<Path<String>, PathRejection>) -> Response {
     let Ok(Path(file)) = file else {
-        return super::not_found().await;
+        return super::not_found().await.into_response();
     };
     if file == "index.html" {
         return page().await;
     }
     match swagger_file(&file) {
         Ok(Some((content_type, bytes))) => with_policy((content_type, bytes).into_response()),
-        Ok(None) => super::not_found().await,
-        Err(error) => error.into_response(),
+        Ok(None) => super::not_found().await.into_response(),
+        Err(error) => super::render(error),
     }
 }
 

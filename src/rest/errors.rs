@@ -4,12 +4,11 @@
 //! what is sent.
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::FieldError;
+use crate::domain::{FieldError, LocPart};
 use crate::error::AppError;
 
 /// Every error but a validation failure: `detail` for FastAPI clients, `message` for the web
@@ -64,132 +63,79 @@ pub struct ValidationError {
     pub kind: &'static str,
 }
 
-/// A step of a `loc` path: a name, or a position.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum LocPart {
-    Name(String),
-    Index(u64),
-}
-
-impl From<&str> for LocPart {
-    fn from(name: &str) -> Self {
-        Self::Name(name.to_owned())
-    }
-}
-
-impl From<usize> for LocPart {
-    fn from(index: usize) -> Self {
-        Self::Index(index as u64)
-    }
-}
-
-impl std::fmt::Display for LocPart {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Name(name) => f.write_str(name),
-            Self::Index(index) => write!(f, "{index}"),
-        }
-    }
-}
-
-impl ValidationError {
-    pub fn new(loc: Vec<LocPart>, kind: &'static str, message: impl Into<String>) -> Self {
+impl From<FieldError> for ValidationError {
+    fn from(error: FieldError) -> Self {
         Self {
-            loc,
-            kind,
-            msg: message.into(),
+            loc: error.loc,
+            msg: error.message,
+            kind: error.kind,
         }
     }
+}
 
-    pub fn body(field: &FieldError) -> Self {
-        Self::new(
-            vec!["body".into(), field.field.into()],
-            field.kind,
-            field.message.clone(),
-        )
+/// An [`AppError`] as a REST answer. Handlers and extractors return it (a `?` on a service call
+/// converts), so every REST error goes through [`render`].
+#[derive(Debug)]
+pub struct RestError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for RestError {
+    fn from(error: E) -> Self {
+        Self(error.into())
     }
 }
 
-/// A refusal for invalid input (422), with every problem found.
-pub struct ValidationFailed(pub Vec<ValidationError>);
-
-impl IntoResponse for ValidationFailed {
+impl IntoResponse for RestError {
     fn into_response(self) -> Response {
-        let summary = self
-            .0
-            .iter()
-            .map(|issue| {
-                let loc = issue
-                    .loc
-                    .iter()
-                    .map(LocPart::to_string)
-                    .collect::<Vec<_>>()
-                    .join(".");
-                format!("{loc}: {}", issue.msg)
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        let body = HttpValidationError {
-            detail: self.0,
-            message: format!("Validation failed: {summary}"),
-        };
-        (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+        render(self.0)
     }
 }
 
-fn detail(status: StatusCode, message: &str) -> Response {
-    (status, Json(ErrorMessage::new(message))).into_response()
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        match &self {
-            AppError::Unauthenticated(failure) => {
-                let mut response = detail(StatusCode::UNAUTHORIZED, failure.message());
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                response
-            }
-            AppError::BadRequest(message) => detail(StatusCode::BAD_REQUEST, message),
-            AppError::TooManyRequests { retry_after } => {
-                let mut response = detail(StatusCode::TOO_MANY_REQUESTS, &self.to_string());
-                response.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(crate::error::retry_after_seconds(*retry_after)),
-                );
-                response
-            }
-            AppError::Forbidden => detail(StatusCode::FORBIDDEN, &self.to_string()),
-            AppError::Validation(fields) => {
-                ValidationFailed(fields.iter().map(ValidationError::body).collect()).into_response()
-            }
-            AppError::NotFound => detail(StatusCode::NOT_FOUND, &self.to_string()),
-            AppError::PayloadTooLarge => detail(StatusCode::PAYLOAD_TOO_LARGE, &self.to_string()),
-            AppError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "database unavailable");
-                let mut response = detail(StatusCode::SERVICE_UNAVAILABLE, &self.to_string());
-                response.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(AppError::RETRY_AFTER_SECONDS),
-                );
-                response
-            }
-            AppError::Internal(cause) => {
-                tracing::error!(error = ?cause, "internal error");
-                detail(StatusCode::INTERNAL_SERVER_ERROR, &self.to_string())
-            }
+/// The one place an [`AppError`] becomes a REST answer: its status and headers, and a
+/// FastAPI-shaped body. Validation errors are placed in the request's `body` unless their
+/// location already names the part (`body`, `query`).
+pub fn render(error: AppError) -> Response {
+    error.log_cause();
+    let status = error.status();
+    let headers = error.headers();
+    let mut response = match error {
+        AppError::Validation(errors) => {
+            let detail: Vec<ValidationError> = errors
+                .into_iter()
+                .map(|error| match error.loc.first() {
+                    Some(LocPart::Name(part)) if part == "body" || part == "query" => error,
+                    _ => error.within("body"),
+                })
+                .map(ValidationError::from)
+                .collect();
+            let summary = detail
+                .iter()
+                .map(|issue| {
+                    let loc = issue.loc.iter().map(LocPart::to_string).collect::<Vec<_>>();
+                    format!("{}: {}", loc.join("."), issue.msg)
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let body = HttpValidationError {
+                detail,
+                message: format!("Validation failed: {summary}"),
+            };
+            (status, Json(body)).into_response()
         }
-    }
+        error => (status, Json(ErrorMessage::new(&error.to_string()))).into_response(),
+    };
+    response.headers_mut().extend(headers);
+    response
 }
 
 /// JSON 404 for any path no route matches.
-pub async fn not_found() -> Response {
-    detail(StatusCode::NOT_FOUND, "Not Found")
+pub async fn not_found() -> RestError {
+    RestError(AppError::RouteNotFound)
 }
 
-/// JSON 405 for a known path with a method it does not take.
-pub async fn method_not_allowed() -> Response {
-    detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+/// JSON 405 for a known path with a method it does not take (axum adds `Allow`).
+pub async fn method_not_allowed() -> RestError {
+    RestError(AppError::MethodNotAllowed {
+        allow: None,
+        message: "Method Not Allowed",
+    })
 }

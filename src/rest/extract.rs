@@ -4,27 +4,29 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, OriginalUri, Request};
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use percent_encoding::percent_decode_str;
+use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 
-use super::errors::{ErrorMessage, ValidationError, ValidationFailed};
+use super::errors::RestError;
 use crate::app::AppState;
 use crate::auth::{AuthUser, RequestMeta, access_denied};
 use crate::domain::{
-    NewTask, Owner, SortDirection, SortField, StatusFilter, TaskDescription, TaskFilter, TaskPatch,
-    TaskTitle, has_forbidden_control,
+    FieldError, NewTask, Owner, SortDirection, SortField, StatusFilter, TaskDescription, TaskFilter,
+    TaskPatch, TaskTitle, has_forbidden_control,
 };
 use crate::error::AppError;
 use crate::service::{self, tasks::OffsetPage};
 
-/// The caller, checked against the `{user_id}` of the path (403 on a mismatch) and provisioned.
+/// The caller, checked against the `{user_id}` of the path (403 on a mismatch) and provisioned,
+/// with the database it may use: the only way a REST handler reaches the database, and only
+/// once the schema is confirmed (503 until then).
 pub struct OwnerScope {
     pub owner: Owner,
+    pub db: DatabaseConnection,
     task_id: Option<String>,
 }
 
@@ -36,7 +38,7 @@ impl OwnerScope {
 }
 
 impl FromRequestParts<AppState> for OwnerScope {
-    type Rejection = AppError;
+    type Rejection = RestError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let caller = AuthUser::from_request_parts(parts, state).await?;
@@ -45,13 +47,14 @@ impl FromRequestParts<AppState> for OwnerScope {
             Ok(path_user_id) if path_user_id == caller.owner.id() => {}
             Ok(path_user_id) | Err(path_user_id) => {
                 access_denied(&RequestMeta::from_parts(parts), caller.owner.id(), &path_user_id);
-                return Err(AppError::Forbidden);
+                return Err(AppError::Forbidden.into());
             }
         }
         let db = state.database()?;
         service::users::ensure_exists(db, &state.known_users, &caller.owner, &caller.profile).await?;
         Ok(Self {
             owner: caller.owner,
+            db: db.clone(),
             // One that is not UTF-8 is malformed: a 404, like any other malformed id.
             task_id: params.remove("task_id").and_then(Result::ok),
         })
@@ -93,36 +96,12 @@ fn path_params(parts: &Parts) -> HashMap<&'static str, Result<String, String>> {
 /// malformed JSON or a non-object is a 422; a body over the limit is a 413.
 pub struct JsonObject(pub Map<String, Value>);
 
-pub enum BodyRejection {
-    Invalid(ValidationFailed),
-    TooLarge,
-    Unreadable,
-}
-
-impl axum::response::IntoResponse for BodyRejection {
-    fn into_response(self) -> axum::response::Response {
-        match self {
-            Self::Invalid(failed) => failed.into_response(),
-            Self::TooLarge => AppError::PayloadTooLarge.into_response(),
-            Self::Unreadable => (
-                StatusCode::BAD_REQUEST,
-                axum::Json(ErrorMessage::new("The request body could not be read")),
-            )
-                .into_response(),
-        }
-    }
-}
-
-fn body_issue(kind: &'static str, message: impl Into<String>) -> BodyRejection {
-    BodyRejection::Invalid(ValidationFailed(vec![ValidationError::new(
-        vec!["body".into()],
-        kind,
-        message,
-    )]))
+fn body_issue(kind: &'static str, message: impl Into<String>) -> RestError {
+    AppError::invalid(FieldError::at(vec!["body".into()], kind, message)).into()
 }
 
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
-    type Rejection = BodyRejection;
+    type Rejection = RestError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(content_type) = request.headers().get(CONTENT_TYPE) {
@@ -143,14 +122,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 ));
             }
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    BodyRejection::TooLarge
-                }
-                _ => BodyRejection::Unreadable,
-            })?;
+        let bytes = Bytes::from_request(request, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(body_issue("missing", "Field required"));
         }
@@ -160,39 +132,34 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 "model_attributes_type",
                 "Input should be a valid dictionary or object to extract fields from",
             )),
-            Err(error) => Err(BodyRejection::Invalid(ValidationFailed(vec![
-                ValidationError::new(
-                    vec!["body".into(), error.column().into()],
-                    "json_invalid",
-                    format!("JSON decode error: {error}"),
-                ),
-            ]))),
+            Err(error) => Err(AppError::invalid(FieldError::at(
+                vec!["body".into(), error.column().into()],
+                "json_invalid",
+                format!("JSON decode error: {error}"),
+            ))
+            .into()),
         }
     }
 }
 
 /// Collects every problem with a body, as FastAPI reports all of them at once.
 #[derive(Default)]
-struct Issues(Vec<ValidationError>);
+struct Issues(Vec<FieldError>);
 
 impl Issues {
-    fn push(&mut self, issue: ValidationError) {
+    fn push(&mut self, issue: FieldError) {
         self.0.push(issue);
     }
 
     fn wrong_type(&mut self, field: &'static str, kind: &'static str, message: &str) {
-        self.push(ValidationError::new(
-            vec!["body".into(), field.into()],
-            kind,
-            message,
-        ));
+        self.push(FieldError::new(field, kind, message).within("body"));
     }
 
-    fn finish<T>(self, value: T) -> Result<T, ValidationFailed> {
+    fn finish<T>(self, value: T) -> Result<T, AppError> {
         if self.0.is_empty() {
             Ok(value)
         } else {
-            Err(ValidationFailed(self.0))
+            Err(AppError::Validation(self.0))
         }
     }
 }
@@ -203,7 +170,7 @@ const BOOL_TYPE: &str = "Input should be a valid boolean";
 fn title(issues: &mut Issues, value: &Value) -> Option<TaskTitle> {
     match value {
         Value::String(raw) => TaskTitle::parse(raw)
-            .map_err(|e| issues.push(ValidationError::body(&e)))
+            .map_err(|e| issues.push(e.within("body")))
             .ok(),
         _ => {
             issues.wrong_type("title", "string_type", STRING_TYPE);
@@ -218,7 +185,7 @@ fn description(issues: &mut Issues, value: &Value) -> Option<Option<TaskDescript
         Value::Null => Some(None),
         Value::String(raw) => TaskDescription::parse(raw)
             .map(Some)
-            .map_err(|e| issues.push(ValidationError::body(&e)))
+            .map_err(|e| issues.push(e.within("body")))
             .ok(),
         _ => {
             issues.wrong_type("description", "string_type", STRING_TYPE);
@@ -239,16 +206,12 @@ fn completed(issues: &mut Issues, value: &Value) -> Option<bool> {
 
 /// `{"title", "description"?, "completed"?}`; other fields (`id`, `user_id`, timestamps,
 /// anything unknown) are ignored.
-pub fn new_task(body: &Map<String, Value>) -> Result<NewTask, ValidationFailed> {
+pub fn new_task(body: &Map<String, Value>) -> Result<NewTask, AppError> {
     let mut issues = Issues::default();
     let parsed_title = match body.get("title") {
         Some(value) => title(&mut issues, value),
         None => {
-            issues.push(ValidationError::new(
-                vec!["body".into(), "title".into()],
-                "missing",
-                "Field required",
-            ));
+            issues.push(FieldError::new("title", "missing", "Field required").within("body"));
             None
         }
     };
@@ -260,12 +223,12 @@ pub fn new_task(body: &Map<String, Value>) -> Result<NewTask, ValidationFailed> 
             description: parsed_description.flatten(),
             completed: parsed_completed.flatten().unwrap_or(false),
         }),
-        _ => Err(ValidationFailed(issues.0)),
+        _ => Err(AppError::Validation(issues.0)),
     }
 }
 
 /// Any of `title`, `description` (null clears it), `completed`; only given fields change.
-pub fn task_patch(body: &Map<String, Value>) -> Result<TaskPatch, ValidationFailed> {
+pub fn task_patch(body: &Map<String, Value>) -> Result<TaskPatch, AppError> {
     let mut issues = Issues::default();
     let patch = TaskPatch {
         title: body.get("title").and_then(|v| title(&mut issues, v)),
@@ -290,7 +253,7 @@ impl ListParams {
 
     /// Parses the raw query string. Unknown parameters are ignored; for a repeated one the last
     /// value counts; `status` wins over `completed` and `offset` over `skip`.
-    pub fn parse(raw_query: Option<&str>) -> Result<Self, ValidationFailed> {
+    pub fn parse(raw_query: Option<&str>) -> Result<Self, AppError> {
         let params: HashMap<String, String> =
             form_urlencoded::parse(raw_query.unwrap_or_default().as_bytes())
                 .into_owned()
@@ -305,7 +268,7 @@ impl ListParams {
                     .map(|c| format!("'{c}'"))
                     .collect::<Vec<_>>()
                     .join(", ");
-                issues.push(ValidationError::new(
+                issues.push(FieldError::at(
                     vec!["query".into(), name.into()],
                     "enum",
                     format!("Input should be one of {expected}"),
@@ -325,17 +288,17 @@ impl ListParams {
             let value = params.get(name)?;
             let loc = vec!["query".into(), name.into()];
             match value.trim().parse::<i128>() {
-                Err(_) => issues.push(ValidationError::new(
+                Err(_) => issues.push(FieldError::at(
                     loc,
                     "int_parsing",
                     "Input should be a valid integer, unable to parse string as an integer",
                 )),
-                Ok(n) if n < i128::from(min) => issues.push(ValidationError::new(
+                Ok(n) if n < i128::from(min) => issues.push(FieldError::at(
                     loc,
                     "greater_than_equal",
                     format!("Input should be greater than or equal to {min}"),
                 )),
-                Ok(n) if n > i128::from(max) => issues.push(ValidationError::new(
+                Ok(n) if n > i128::from(max) => issues.push(FieldError::at(
                     loc,
                     "less_than_equal",
                     format!("Input should be less than or equal to {max}"),
@@ -352,13 +315,13 @@ impl ListParams {
         if let Some(search) = &search {
             let loc = || vec!["query".into(), "search".into()];
             if has_forbidden_control(search) {
-                issues.push(ValidationError::new(
+                issues.push(FieldError::at(
                     loc(),
                     "value_error",
                     "Value error, search must not contain control characters",
                 ));
             } else if search.chars().count() > Self::MAX_SEARCH_CHARS {
-                issues.push(ValidationError::new(
+                issues.push(FieldError::at(
                     loc(),
                     "string_too_long",
                     format!("String should have at most {} characters", Self::MAX_SEARCH_CHARS),

@@ -7,7 +7,7 @@ mod extract;
 pub mod openapi;
 mod tasks;
 
-pub use errors::{method_not_allowed, not_found};
+pub use errors::{RestError, method_not_allowed, not_found, render};
 
 use axum::Router;
 use axum::routing::{get, patch};

@@ -17,8 +17,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
-use super::errors::{ErrorMessage, HttpValidationError, LocPart, ValidationError};
+use super::errors::{ErrorMessage, HttpValidationError, ValidationError};
 use super::tasks;
+use crate::domain::LocPart;
 use crate::error::AppError;
 
 /// The name of the bearer security scheme the task routes require.

@@ -3,7 +3,7 @@
 //! `super::openapi`.
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -11,13 +11,12 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::errors::RestError;
 use super::extract::{JsonObject, ListParams, OwnerScope, new_task, task_patch};
 use super::openapi::{
     CommonErrors, CreateTask, InvalidInput, ListQuery, TaskMissing, TaskPath, UpdateTask, UserPath,
 };
-use crate::app::AppState;
 use crate::entity::task;
-use crate::error::AppError;
 use crate::service::tasks as service;
 
 /// A task as REST clients see it: snake_case, RFC 3339 UTC timestamps with microseconds.
@@ -109,22 +108,17 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     ),
     security(("bearer" = [])),
 )]
-pub async fn list(
-    State(state): State<AppState>,
-    scope: OwnerScope,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Response> {
-    let params = ListParams::parse(query.as_deref()).map_err(IntoResponse::into_response)?;
+pub async fn list(scope: OwnerScope, RawQuery(query): RawQuery) -> Result<Response, RestError> {
+    let params = ListParams::parse(query.as_deref())?;
     let (total, tasks) = service::list_with_total(
-        &state.db,
+        &scope.db,
         &scope.owner,
         &params.filter,
         params.sort,
         params.direction,
         params.page,
     )
-    .await
-    .map_err(IntoResponse::into_response)?;
+    .await?;
     let mut headers = HeaderMap::new();
     headers.insert("x-total-count", HeaderValue::from(total));
     let body: Vec<TaskBody> = tasks.into_iter().map(TaskBody::from).collect();
@@ -151,15 +145,9 @@ pub async fn list(
     ),
     security(("bearer" = [])),
 )]
-pub async fn create(
-    State(state): State<AppState>,
-    scope: OwnerScope,
-    JsonObject(body): JsonObject,
-) -> Result<Response, Response> {
-    let input = new_task(&body).map_err(IntoResponse::into_response)?;
-    let task = service::create(&state.db, &scope.owner, input)
-        .await
-        .map_err(IntoResponse::into_response)?;
+pub async fn create(scope: OwnerScope, JsonObject(body): JsonObject) -> Result<Response, RestError> {
+    let input = new_task(&body)?;
+    let task = service::create(&scope.db, &scope.owner, input).await?;
     let location = format!(
         "/api/{}/tasks/{}",
         utf8_percent_encode(scope.owner.id(), PATH_SEGMENT),
@@ -186,8 +174,8 @@ pub async fn create(
     ),
     security(("bearer" = [])),
 )]
-pub async fn get_one(State(state): State<AppState>, scope: OwnerScope) -> Result<Json<TaskBody>, AppError> {
-    let task = service::get(&state.db, &scope.owner, scope.task_id()).await?;
+pub async fn get_one(scope: OwnerScope) -> Result<Json<TaskBody>, RestError> {
+    let task = service::get(&scope.db, &scope.owner, scope.task_id()).await?;
     Ok(Json(task.into()))
 }
 
@@ -211,15 +199,9 @@ pub async fn get_one(State(state): State<AppState>, scope: OwnerScope) -> Result
     ),
     security(("bearer" = [])),
 )]
-pub async fn update(
-    State(state): State<AppState>,
-    scope: OwnerScope,
-    JsonObject(body): JsonObject,
-) -> Result<Json<TaskBody>, Response> {
-    let patch = task_patch(&body).map_err(IntoResponse::into_response)?;
-    let task = service::update(&state.db, &scope.owner, scope.task_id(), patch)
-        .await
-        .map_err(IntoResponse::into_response)?;
+pub async fn update(scope: OwnerScope, JsonObject(body): JsonObject) -> Result<Json<TaskBody>, RestError> {
+    let patch = task_patch(&body)?;
+    let task = service::update(&scope.db, &scope.owner, scope.task_id(), patch).await?;
     Ok(Json(task.into()))
 }
 
@@ -237,8 +219,8 @@ pub async fn update(
     ),
     security(("bearer" = [])),
 )]
-pub async fn delete(State(state): State<AppState>, scope: OwnerScope) -> Result<Json<DeletedBody>, AppError> {
-    let id = service::delete(&state.db, &scope.owner, scope.task_id()).await?;
+pub async fn delete(scope: OwnerScope) -> Result<Json<DeletedBody>, RestError> {
+    let id = service::delete(&scope.db, &scope.owner, scope.task_id()).await?;
     Ok(Json(DeletedBody {
         message: "Task deleted successfully",
         id: id.to_string(),
@@ -261,8 +243,8 @@ pub async fn delete(State(state): State<AppState>, scope: OwnerScope) -> Result<
     ),
     security(("bearer" = [])),
 )]
-pub async fn toggle(State(state): State<AppState>, scope: OwnerScope) -> Result<Json<ToggledBody>, AppError> {
-    let task = service::toggle(&state.db, &scope.owner, scope.task_id()).await?;
+pub async fn toggle(scope: OwnerScope) -> Result<Json<ToggledBody>, RestError> {
+    let task = service::toggle(&scope.db, &scope.owner, scope.task_id()).await?;
     Ok(Json(ToggledBody {
         task: task.into(),
         message: "Task completion status updated",
