@@ -19,8 +19,9 @@ summarize() {
   [ -s "$log" ] || return 0
   awk -v name="$name" '/^test result:/ { p += $4; f += $6; i += $8 }
     END { printf "%s: %d passed, %d failed, %d ignored\n", name, p, f, i }' "$log"
-  sed -n 's/^test \(.*\) \.\.\. ignored\(, \(.*\)\)\{0,1\}$/  ignored  \1: \3/p' "$log"
-  grep -o 'SKIPPED .*' "$log" | sed 's/^SKIPPED /  skipped  /' || true
+  sed -n -e 's/^test \(.*\) \.\.\. ignored, \(.*\)$/  ignored  \1: \2/p' \
+    -e 's/^test \(.*\) \.\.\. ignored$/  ignored  \1 (no reason given)/p' "$log"
+  grep -o 'SKIPPED .*' "$log" | sed 's/^SKIPPED \(.*\)$/  skipped  \1 (in part; cargo counts it as passed)/' || true
 }
 
 summary() {
