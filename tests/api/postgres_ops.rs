@@ -1,5 +1,7 @@
 //! PostgreSQL deployment details: TLS with rustls (`sslmode=require`, `verify-full`), and
-//! migrations kept off a transaction-mode pooler (Neon `-pooler`).
+//! migrations kept off a transaction-mode pooler (Neon `-pooler`). The tests that need a server
+//! are ignored on SQLite; the TLS test also needs the server's `ssl = on`, which `.ci/run` turns
+//! on, and fails in CI without it.
 
 use std::net::{IpAddr, SocketAddr};
 
