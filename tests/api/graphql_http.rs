@@ -402,6 +402,31 @@ async fn parse_and_validation_errors_are_200_with_coded_errors() {
     assert!(only_error(&body)["message"].as_str().is_some());
 }
 
+/// An `Int` argument beyond 32 bits, literal or variable, is a validation failure of the
+/// document with its code (async-graphql coerces it only while resolving, where its own error has
+/// no `extensions.code`).
+#[tokio::test]
+async fn an_int_argument_out_of_range_is_a_coded_validation_failure() {
+    let app = spawn_app().await;
+    let user = new_user();
+    for (query, variables) in [
+        ("{ tasks(first: -2147483649) { totalCount } }", json!({})),
+        ("{ me { tasks(last: 3508177987074) { totalCount } } }", json!({})),
+        (
+            "query($n: Int) { tasks(first: $n) { totalCount } }",
+            json!({"n": 99_999_999_999_i64}),
+        ),
+    ] {
+        let (status, body) = graphql(&app, &user, query, variables).await;
+        assert_eq!(status, 200, "{query}: {body}");
+        let codes = codes(&body);
+        assert!(
+            !codes.is_empty() && codes.iter().all(|c| c == "GRAPHQL_VALIDATION_FAILED"),
+            "{query}: {body}"
+        );
+    }
+}
+
 #[test]
 fn the_committed_schema_is_the_generated_one() {
     let committed = include_str!("../../schema.graphql");

@@ -150,9 +150,32 @@ pub async fn spawn_app_in(database: TestDatabase, adjust: impl FnOnce(&mut Confi
     }
 }
 
-/// Says on the terminal (past the test harness's capture) that a test did not run, and why.
-pub fn say_skipped(test: &str, why: &str) {
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+/// For the tests marked `#[ignore = "needs PostgreSQL: …"]`: they run with `--include-ignored`,
+/// and without `TEST_DATABASE_URL` they fail here rather than pass having tested nothing.
+#[track_caller]
+pub fn require_postgres() {
+    assert!(
+        postgres_admin_url().is_some(),
+        "this test needs PostgreSQL: run it with TEST_DATABASE_URL set (scripts/test.sh does)"
+    );
+}
+
+/// Whether the tests run in CI (`CI` set, as CI services do), where nothing may be skipped.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false" && value != "0")
+}
+
+/// A part of a test that this machine cannot exercise: in CI that is a failure; elsewhere the
+/// test says so on the terminal, past the harness's capture, as `SKIPPED <test>: <why>` (the
+/// line `scripts/test.sh` collects into its summary), and the caller returns.
+#[track_caller]
+pub fn skip_or_fail_in_ci(why: &str) {
+    let current = std::thread::current();
+    // libtest runs each test on a thread named after it.
+    let test = current.name().unwrap_or("a test");
+    assert!(!in_ci(), "{why} (in CI this must not be skipped)");
+    let line = format!("\nSKIPPED {test}: {why}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// The PostgreSQL server URL of `TEST_DATABASE_URL`, if the tests run on PostgreSQL.

@@ -19,9 +19,7 @@ use todo_api::app::App;
 use todo_api::entity::{task, user};
 use todo_api::migrate::{self, MigrateError, known_versions};
 
-use crate::helpers::{
-    TestDatabase, captured_logs, fresh_database, postgres_admin_url, say_skipped, test_config,
-};
+use crate::helpers::{TestDatabase, captured_logs, fresh_database, require_postgres, test_config};
 
 const FUTURE_VERSION: &str = "m29990101_000000_from_the_future";
 
@@ -564,14 +562,9 @@ async fn migrate_down_then_up_keeps_every_row_of_the_tables_both_versions_have()
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: run with TEST_DATABASE_URL (scripts/test.sh does); the advisory lock is PostgreSQL's"]
 async fn concurrent_migrators_on_one_postgresql_apply_each_migration_exactly_once() {
-    if postgres_admin_url().is_none() {
-        say_skipped(
-            "concurrent_migrators_on_one_postgresql_apply_each_migration_exactly_once",
-            "needs PostgreSQL (TEST_DATABASE_URL): the advisory lock is PostgreSQL's",
-        );
-        return;
-    }
+    require_postgres();
     let database = fresh_database().await;
     let migrators = (0..6).map(|_| {
         let url = database.url.clone();
