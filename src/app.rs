@@ -199,5 +199,6 @@ fn authenticator(config: &Config) -> Authenticator {
             config.audience(),
         ),
         throttle: FailureThrottle::new(config.auth_failures_per_minute),
+        trusted_proxies: config.trusted_proxies.clone(),
     }
 }

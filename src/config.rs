@@ -8,6 +8,7 @@ use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::auth::Secret;
+use crate::client_addr::TrustedProxies;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -109,6 +110,16 @@ pub struct Config {
     /// Failed authentications allowed per client address and minute before 429s; 0 = no limit.
     #[arg(long, env = "AUTH_FAILURES_PER_MINUTE", default_value_t = 30, global = true)]
     pub auth_failures_per_minute: u32,
+    /// Proxies whose X-Forwarded-For / Forwarded headers name the client (comma list of
+    /// addresses or CIDR ranges, e.g. 10.0.0.0/8,2001:db8::/32); none by default.
+    #[arg(
+        long,
+        env = "TRUSTED_PROXIES",
+        default_value = "",
+        hide_default_value = true,
+        global = true
+    )]
+    pub trusted_proxies: TrustedProxies,
     /// Least time between two JWKS fetches caused by unknown `kid`s.
     #[arg(long, env = "JWKS_REFETCH_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     pub jwks_refetch_interval: Duration,

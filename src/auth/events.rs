@@ -8,11 +8,14 @@ use axum::extract::{ConnectInfo, MatchedPath};
 use axum::http::request::Parts;
 
 use super::AuthFailure;
+use crate::client_addr::TrustedProxies;
 
 /// What a security event says about the request that caused it.
 #[derive(Clone, Debug)]
 pub struct RequestMeta {
     pub request_id: String,
+    /// The client as `TRUSTED_PROXIES` lets us see it (see [`crate::client_addr`]); `None`
+    /// when the router was served without connection info.
     pub client_addr: Option<IpAddr>,
     pub method: String,
     /// The path alone, still percent-encoded (so it holds no line breaks): a query string may
@@ -23,7 +26,9 @@ pub struct RequestMeta {
 }
 
 impl RequestMeta {
-    pub fn from_parts(parts: &Parts) -> Self {
+    /// Built for refused requests only, so an accepted one never pays for reading the
+    /// forwarding headers.
+    pub fn from_parts(parts: &Parts, trusted_proxies: &TrustedProxies) -> Self {
         let request_id = parts
             .headers
             .get(crate::app::REQUEST_ID_HEADER)
@@ -35,7 +40,7 @@ impl RequestMeta {
             client_addr: parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
+                .map(|ConnectInfo(peer)| trusted_proxies.client_addr(peer.ip(), &parts.headers)),
             method: parts.method.to_string(),
             path: parts.uri.path().to_owned(),
             route: parts

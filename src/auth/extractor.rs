@@ -43,15 +43,17 @@ impl From<AuthRejection> for AppError {
 }
 
 /// Reads and verifies the bearer credential of a request. On refusal it counts the failure
-/// against the client address and emits the security event. Nothing but the `Authorization`
-/// header is ever read (no query string, no cookie).
+/// against the client address (unless it is one that never counts) and emits the security
+/// event. Nothing but the `Authorization` header is ever read for the credential (no query
+/// string, no cookie).
 pub async fn authenticate(parts: &Parts, auth: &Authenticator) -> Result<AuthUser, AuthRejection> {
     let failure = match verify_header(parts, &auth.verifier).await {
         Ok(user) => return Ok(user),
         Err(failure) => failure,
     };
-    let meta = RequestMeta::from_parts(parts);
-    if let Some(address) = meta.client_addr
+    let meta = RequestMeta::from_parts(parts, &auth.trusted_proxies);
+    if failure.counts_toward_throttle()
+        && let Some(address) = meta.client_addr
         && let Err(throttled) = auth.throttle.record_failure(address)
     {
         if let Some(suppressed) = throttled.report {

@@ -57,4 +57,13 @@ impl AuthFailure {
     pub fn is_bad_request(self) -> bool {
         self == Self::MultipleCredentials
     }
+
+    /// Whether the failure spends from the client address's budget. A token past its `exp` or
+    /// before its `nbf`/`iat` was signed with our key (the verifier reports these only once
+    /// the signature checked out): its holder is an honest client whose token aged, and must
+    /// get the 401 that makes it refresh, not a 429. Everything else — forged, malformed,
+    /// wrongly signed — counts.
+    pub fn counts_toward_throttle(self) -> bool {
+        !matches!(self, Self::Expired | Self::NotYetValid)
+    }
 }

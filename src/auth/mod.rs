@@ -18,8 +18,12 @@ pub use secret::Secret;
 pub use throttle::FailureThrottle;
 pub use token::{MintRequest, TokenVerifier, VerifiedToken, mint_hs256};
 
+use crate::client_addr::TrustedProxies;
+
 /// Everything that decides whether a request is authenticated.
 pub struct Authenticator {
     pub verifier: TokenVerifier,
     pub throttle: FailureThrottle,
+    /// Whose forwarding headers name the client the throttle and the security events see.
+    pub trusted_proxies: TrustedProxies,
 }

@@ -1,10 +1,12 @@
-//! Throttling of repeated authentication failures per client address.
+//! Throttling of repeated authentication failures per client address (the address
+//! `TRUSTED_PROXIES` lets us see, see [`crate::client_addr`]).
 //!
 //! Each failure spends from the address's budget (a burst, refilled at a steady rate); a
 //! failure beyond it is answered 429 with `Retry-After` instead of 401. A valid token is never
 //! throttled, so legitimate traffic is not slowed by anyone's failures, its own address's
-//! included. Throttled failures are not logged one by one: the first of each minute per
-//! address logs one `auth_throttled` event with the number suppressed since the last one, so a
+//! included; nor is a genuine token that merely aged, which the caller does not count (see
+//! [`super::AuthFailure::counts_toward_throttle`]). Throttled failures are not logged one by
+//! one: the first of each minute per address logs one `auth_throttled` event with the number suppressed since the last one, so a
 //! flood of bad tokens costs at most the budget plus one line per minute per address.
 
 use std::collections::HashMap;

@@ -159,6 +159,10 @@ fn read_header(token: &str) -> Result<TokenHeader, AuthFailure> {
     Ok(TokenHeader { alg, kid })
 }
 
+/// jsonwebtoken checks the algorithm and the signature before it reads a single claim, so
+/// `Expired` and `NotYetValid` (like the `iat` check after `decode`) only ever describe a token
+/// signed with our key: the throttle relies on it (`AuthFailure::counts_toward_throttle`), and
+/// the `forged_…` tests below pin it.
 fn classify(kind: &ErrorKind) -> AuthFailure {
     match kind {
         ErrorKind::InvalidSignature => AuthFailure::BadSignature,
@@ -298,6 +302,59 @@ mod tests {
             let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#));
             let forged = format!("{header}.{payload}.");
             assert_eq!(verifier.verify(&forged).await, Err(AuthFailure::AlgNotAllowed));
+        }
+    }
+
+    fn sign(claims: Value, secret: &str) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .expect("signing works")
+    }
+
+    #[tokio::test]
+    async fn a_validly_signed_token_out_of_its_time_window_is_expired_or_not_yet_valid() {
+        let verifier = TokenVerifier::new(Some(&secret()), None, None, None);
+        let now = jsonwebtoken::get_current_timestamp();
+        let key = secret();
+        let cases = [
+            (
+                serde_json::json!({"sub": "u", "exp": now - 120}),
+                AuthFailure::Expired,
+            ),
+            (
+                serde_json::json!({"sub": "u", "exp": now + 600, "nbf": now + 300}),
+                AuthFailure::NotYetValid,
+            ),
+            (
+                serde_json::json!({"sub": "u", "exp": now + 600, "iat": now + 300}),
+                AuthFailure::NotYetValid,
+            ),
+        ];
+        for (claims, failure) in cases {
+            assert_eq!(verifier.verify(&sign(claims, key.expose())).await, Err(failure));
+        }
+    }
+
+    #[tokio::test]
+    async fn forged_tokens_out_of_their_time_window_are_bad_signatures() {
+        // What makes an expired token exempt from the failure budget must not be reachable
+        // without the key: with the wrong secret, the time claims are never looked at.
+        let verifier = TokenVerifier::new(Some(&secret()), None, None, None);
+        let now = jsonwebtoken::get_current_timestamp();
+        let forger = "not-the-configured-secret-0123456789abcdef";
+        for claims in [
+            serde_json::json!({"sub": "u", "exp": now - 120}),
+            serde_json::json!({"sub": "u", "exp": now + 600, "nbf": now + 300}),
+            serde_json::json!({"sub": "u", "exp": now + 600, "iat": now + 300}),
+        ] {
+            assert_eq!(
+                verifier.verify(&sign(claims.clone(), forger)).await,
+                Err(AuthFailure::BadSignature),
+                "{claims}"
+            );
         }
     }
 

@@ -46,7 +46,8 @@ impl FromRequestParts<AppState> for OwnerScope {
         match params.remove("user_id").unwrap_or(Ok(String::new())) {
             Ok(path_user_id) if path_user_id == caller.owner.id() => {}
             Ok(path_user_id) | Err(path_user_id) => {
-                access_denied(&RequestMeta::from_parts(parts), caller.owner.id(), &path_user_id);
+                let meta = RequestMeta::from_parts(parts, &state.auth.trusted_proxies);
+                access_denied(&meta, caller.owner.id(), &path_user_id);
                 return Err(AppError::Forbidden.into());
             }
         }

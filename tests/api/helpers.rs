@@ -12,6 +12,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 use todo_api::app::App;
 use todo_api::auth::{MintRequest, Secret, mint_hs256};
+use todo_api::client_addr::TrustedProxies;
 use todo_api::config::Config;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -106,6 +107,7 @@ pub fn test_config(database_url: &str) -> Config {
         auto_migrate: true,
         graphql_introspection: true,
         auth_failures_per_minute: 30,
+        trusted_proxies: TrustedProxies::default(),
         jwks_refetch_interval: Duration::from_secs(30),
         playground: true,
         dev_token: None,
@@ -268,6 +270,22 @@ pub fn mint(user: &str, ttl: Duration) -> String {
         },
     )
     .expect("mint")
+}
+
+/// Seconds since the epoch, for hand-made claims.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// An HS256 token with exactly these claims, signed with `secret` (the test's [`SECRET`] for a
+/// genuine token, anything else for a forged one).
+pub fn sign_hs256(claims: &Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("sign")
 }
 
 /// A fresh user id, so tests never share data by accident.
