@@ -1,6 +1,7 @@
 //! Black-box tests over HTTP against the real router, on SQLite, or on PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
+mod answers_before_the_handler;
 mod auth_jwks;
 mod cli_dev_mode;
 mod client_address;
