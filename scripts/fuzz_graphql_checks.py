@@ -2,14 +2,14 @@
 
 Loaded through SCHEMATHESIS_HOOKS. Schemathesis' own `not_a_server_error` treats any resolver
 error whose code it does not know (NOT_FOUND for a random id, say) as a server failure, so the
-script replaces it with `graphql_error_contract`, which holds the server to README.md's rules.
+script replaces it with `graphql_error_contract`, which holds the server to docs/api.md#graphql-errors.
 """
 
 import json
 
 import schemathesis
 
-# README.md "GraphQL" > Errors, plus the HTTP-level refusals of the handler. SERVICE_UNAVAILABLE is
+# docs/api.md#graphql-errors, plus the HTTP-level refusals of the handler. SERVICE_UNAVAILABLE is
 # documented but means the database is unreachable: never expected from a healthy SQLite file.
 # INTERNAL_SERVER_ERROR is documented too, and is exactly what this fuzzing must never provoke.
 ALLOWED_CODES = frozenset(

@@ -1,5 +1,5 @@
 //! Metrics in Prometheus' text format at `/metrics`, through the `metrics` facade and
-//! `metrics-exporter-prometheus` (contract §5, §8):
+//! `metrics-exporter-prometheus` (docs/api.md#metrics):
 //!
 //! - `http_requests_total{method,route,status}`: `route` is the route template
 //!   (`/api/{user_id}/tasks`), never the raw path, or `unmatched`;

@@ -1,4 +1,4 @@
-//! Security events (contract §7): exactly one structured event per refusal on the `security`
+//! Security events (docs/api.md#security-events): exactly one structured event per refusal on the `security`
 //! tracing target. Never the token, a secret, a query string or a body.
 
 use std::net::{IpAddr, SocketAddr};

@@ -1,4 +1,4 @@
-//! The `Authorization` header rules (contract §2, §6) and the extractor built on them.
+//! The `Authorization` header rules (docs/api.md#authorization-header) and the extractor built on them.
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Why a credential was refused: the `reason` of a security event, and the client's message.
 
-/// A refused credential. `reason()` is the contract's vocabulary (§7).
+/// A refused credential. `reason()` is the vocabulary of the security events (docs/api.md#security-events).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthFailure {
     MissingToken,

@@ -1,6 +1,6 @@
 //! `/graphql` over HTTP, written out rather than taken from async-graphql-axum, whose extractor
 //! reads any content type as JSON, accepts multipart uploads, runs mutations over GET, runs
-//! batches of any size and ignores axum's body limit. The rules (contract §4, §6, §8), in the
+//! batches of any size and ignores axum's body limit. The rules (docs/api.md#graphql-over-http), in the
 //! order they are checked:
 //!
 //! - `POST` takes `application/json` only (415); the body is capped like every body (413);
@@ -40,7 +40,7 @@ use crate::entity::user;
 use crate::error::AppError;
 use crate::service;
 
-/// The most operations one batch may carry (contract §6).
+/// The most operations one batch may carry.
 pub const MAX_BATCH: usize = 10;
 
 #[derive(Clone)]

@@ -24,7 +24,7 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 5_000;
 /// Most fields a document may select once its fragments are spread out.
 pub const MAX_FIELDS: usize = MAX_COMPLEXITY;
-/// Most aliased fields in one document (contract §8).
+/// Most aliased fields in one document.
 pub const MAX_ALIASES: usize = 30;
 /// Most directives in one document, and on any one field.
 pub const MAX_DIRECTIVES: usize = 50;

@@ -1,4 +1,4 @@
-//! DataLoaders: per-row lookups batched per request (contract §4), so a page never costs a query
+//! DataLoaders: per-row lookups batched per request, so a page never costs a query
 //! per row.
 
 use std::collections::HashMap;

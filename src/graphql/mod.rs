@@ -1,4 +1,4 @@
-//! The GraphQL front end (contract §4): an async-graphql schema over the same owner-scoped
+//! The GraphQL front end (docs/api.md#graphql): an async-graphql schema over the same owner-scoped
 //! services as REST, served at `/graphql` by a handler of our own (see [`handler`]) with the
 //! offline GraphiQL playground beside it.
 

@@ -14,10 +14,10 @@ use crate::helpers::{
 };
 use crate::proxy::{Proxy, upstream_of};
 
-/// The contract's bound for a 503 while the database is down (§6).
+/// The documented bound for a 503 while the database is down (docs/api.md#limits-and-timeouts).
 const UNAVAILABLE_WITHIN: Duration = Duration::from_secs(5);
 
-/// Sends a request and checks it is the contract's 503: within 5 s, `Retry-After`, the REST
+/// Sends a request and checks it is the documented 503: within 5 s, `Retry-After`, the REST
 /// error body.
 async fn assert_unavailable(request: reqwest::RequestBuilder) {
     let started = Instant::now();

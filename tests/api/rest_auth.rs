@@ -1,4 +1,4 @@
-//! Bearer-token rules (contract §2, §6): who gets in, who gets a 401 (or 400), and why.
+//! Bearer-token rules (docs/api.md#authorization-header): who gets in, who gets a 401 (or 400), and why.
 
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ async fn list_with(app: &TestApp, user: &str, authorization: &[&str]) -> reqwest
     request.send().await.expect("request")
 }
 
-/// Asserts a 401 with `WWW-Authenticate: Bearer`, the contract's body, and one security event
+/// Asserts a 401 with `WWW-Authenticate: Bearer`, the documented body, and one security event
 /// with `reason`.
 async fn assert_refused(app: &TestApp, response: reqwest::Response, reason: &str) {
     assert_eq!(response.status(), 401, "expected 401 for {reason}");

@@ -1,4 +1,4 @@
-//! The six REST routes: status codes, headers and body shapes (contract §3).
+//! The six REST routes: status codes, headers and body shapes (docs/api.md#routes).
 
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! The REST documentation (contract §1 `openapi`, §5, §8): the generated OpenAPI document, its
+//! The REST documentation (docs/api.md#operations-endpoints, `todo-api openapi`): the generated OpenAPI document, its
 //! committed copy, `/openapi.json` and the offline Swagger UI page at `/docs`.
 
 use std::collections::BTreeSet;

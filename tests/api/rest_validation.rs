@@ -1,4 +1,4 @@
-//! Every validation rule of contract §3/§8: a 422 in FastAPI's shape, and nothing changed.
+//! Every validation rule of docs/api.md#validation: a 422 in FastAPI's shape, and nothing changed.
 
 use reqwest::Method;
 use serde_json::{Value, json};
