@@ -1,17 +1,20 @@
 //! Schema history operations shared by `serve` and `todo-api migrate`: apply, roll back, check.
 //!
-//! Everything is generic over the [`MigratorTrait`] so tests can run a migrator of their own (a
-//! deliberately failing migration, say) through exactly the code production uses. On PostgreSQL
-//! migrations run under a session advisory lock held on a dedicated connection, so several
-//! instances starting at once apply each migration exactly once. Each applied, rolled back or
-//! failed migration emits one event on the tracing target `migration`.
+//! sea-orm-migration keeps the books (`seaql_migrations`, which migrations are applied or
+//! pending, each one applied or rolled back in its own transaction). This module adds only what
+//! it lacks: on PostgreSQL a session advisory lock held on a dedicated connection, so several
+//! instances starting at once apply each migration exactly once; a typed refusal of a schema
+//! newer than this binary; `--to VERSION`; and one event per applied, rolled back or failed
+//! migration on the tracing target `migration`. Everything is generic over the
+//! [`MigratorTrait`] so tests can run a migrator of their own (a deliberately failing migration,
+//! say) through exactly the code production uses.
 
 use std::time::Duration;
 
-use migration::{MigratorTrait, SchemaManager};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, EntityName, EntityTrait, QueryOrder, RuntimeErr};
+use sea_orm_migration::{MigratorTrait, SchemaManager, seaql_migrations};
 
 use crate::error::is_unavailable;
 
@@ -19,7 +22,9 @@ use crate::error::is_unavailable;
 const LOCK_KEY: i64 = 0x746f_646f_6d69_6772;
 /// How long the dedicated migration connection may take to open (Neon may be waking up).
 const LOCK_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-const MIGRATIONS_TABLE: &str = "seaql_migrations";
+/// How sea-orm-migration begins each line of its refusal of a version it has no migration for
+/// ("Migration file of version 'V' is missing, this migration has been applied but …").
+const MISSING_VERSION_PREFIX: &str = "Migration file of version '";
 
 /// Why the schema could not be brought to (or confirmed at) this binary's version.
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +108,6 @@ pub async fn prepare<M: MigratorTrait>(
     match policy {
         Policy::Migrate => up::<M>(db, url, None).await.map(|_| ()),
         Policy::CheckOnly => {
-            check_known_versions::<M>(db).await?;
             let pending = pending_versions::<M>(db).await?;
             if pending.is_empty() {
                 Ok(())
@@ -131,12 +135,12 @@ async fn up_locked<M: MigratorTrait>(
     db: &DatabaseConnection,
     to: Option<&str>,
 ) -> Result<Vec<String>, MigrateError> {
-    check_known_versions::<M>(db).await?;
     let pending = pending_versions::<M>(db).await?;
     let count = match to {
         None => pending.len(),
         Some(target) => match pending.iter().position(|version| version == target) {
             Some(index) => index + 1,
+            // Already applied: nothing to do.
             None if known_versions::<M>().iter().any(|v| v == target) => 0,
             None => return Err(MigrateError::UnknownTarget(target.to_owned())),
         },
@@ -182,15 +186,13 @@ async fn down_locked<M: MigratorTrait>(
     db: &DatabaseConnection,
     steps: u32,
 ) -> Result<Vec<String>, MigrateError> {
-    check_known_versions::<M>(db).await?;
-    let applied = applied_versions(db).await?;
-    // SeaORM rolls back in the migrator's order, newest first.
-    let newest_first = known_versions::<M>()
-        .into_iter()
-        .filter(|version| applied.iter().any(|(v, _)| v == version))
-        .rev();
+    let applied = M::get_applied_migrations_read_only(db)
+        .await
+        .map_err(refusal::<M>)?;
     let mut rolled_back = Vec::new();
-    for version in newest_first.take(steps as usize) {
+    // SeaORM rolls back in the migrator's order, newest first; so does this loop.
+    for migration in applied.iter().rev().take(steps as usize) {
+        let version = migration.name().to_owned();
         match M::down(db, Some(1)).await {
             Ok(()) => {
                 tracing::info!(target: "migration", version = %version, outcome = "rolled_back", "migration rolled back");
@@ -213,55 +215,74 @@ async fn down_locked<M: MigratorTrait>(
 
 /// The versions this binary knows, oldest first.
 pub fn known_versions<M: MigratorTrait>() -> Vec<String> {
-    M::migrations().iter().map(|m| m.name().to_owned()).collect()
+    M::get_migration_files()
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect()
 }
 
-/// Versions recorded in the database with their time (Unix seconds), oldest first. Read-only:
-/// a database without the migrations table has none (nothing is created here).
+/// Versions recorded in the database with their time (Unix seconds), oldest first, including
+/// any this binary does not know (sea-orm-migration's status API refuses those; `migrate status`
+/// lists them). Read-only: a database without the migrations table has none.
 pub async fn applied_versions(db: &DatabaseConnection) -> Result<Vec<(String, i64)>, MigrateError> {
-    if !SchemaManager::new(db).has_table(MIGRATIONS_TABLE).await? {
+    let table = seaql_migrations::Entity.table_name();
+    if !SchemaManager::new(db).has_table(table).await? {
         return Ok(Vec::new());
     }
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            format!("SELECT version, applied_at FROM {MIGRATIONS_TABLE} ORDER BY version"),
-        ))
+    let rows = seaql_migrations::Entity::find()
+        .order_by_asc(seaql_migrations::Column::Version)
+        .all(db)
         .await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get("", "version")?, row.try_get("", "applied_at")?)))
-        .collect::<Result<_, DbErr>>()
-        .map_err(MigrateError::from)
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.version, row.applied_at))
+        .collect())
 }
 
-/// Known versions not yet recorded in the database, oldest first.
+/// Known versions not yet recorded in the database, oldest first. Read-only (the migrations
+/// table is not created); refuses a schema newer than the binary.
 pub async fn pending_versions<M: MigratorTrait>(
     db: &DatabaseConnection,
 ) -> Result<Vec<String>, MigrateError> {
-    let applied = applied_versions(db).await?;
-    Ok(known_versions::<M>()
-        .into_iter()
-        .filter(|version| !applied.iter().any(|(v, _)| v == version))
+    let pending = M::get_pending_migrations_read_only(db)
+        .await
+        .map_err(refusal::<M>)?;
+    Ok(pending
+        .iter()
+        .map(|migration| migration.name().to_owned())
         .collect())
 }
 
 /// Fails, naming the versions, when the database records migrations this binary does not know.
 pub async fn check_known_versions<M: MigratorTrait>(db: &DatabaseConnection) -> Result<(), MigrateError> {
-    let known = known_versions::<M>();
-    let unknown: Vec<String> = applied_versions(db)
-        .await?
-        .into_iter()
-        .map(|(version, _)| version)
-        .filter(|version| !known.contains(version))
-        .collect();
-    if unknown.is_empty() {
-        Ok(())
-    } else {
-        Err(MigrateError::UnknownVersions {
-            unknown,
-            latest_known: known.last().cloned().unwrap_or_else(|| "none".to_owned()),
-        })
+    M::get_migration_with_status_read_only(db)
+        .await
+        .map(drop)
+        .map_err(refusal::<M>)
+}
+
+/// Turns sea-orm-migration's refusal of recorded versions it has no migration for (a
+/// `DbErr::Custom`, one line per version) into [`MigrateError::UnknownVersions`]: an older
+/// binary against a newer schema. Any other error stays a database error.
+fn refusal<M: MigratorTrait>(error: DbErr) -> MigrateError {
+    if let DbErr::Custom(message) = &error {
+        let mut unknown: Vec<String> = message
+            .lines()
+            .filter_map(|line| {
+                let (version, _) = line.strip_prefix(MISSING_VERSION_PREFIX)?.split_once('\'')?;
+                Some(version.to_owned())
+            })
+            .collect();
+        if !unknown.is_empty() {
+            // sea-orm-migration lists them in hash order.
+            unknown.sort();
+            return MigrateError::UnknownVersions {
+                unknown,
+                latest_known: known_versions::<M>().pop().unwrap_or_else(|| "none".to_owned()),
+            };
+        }
     }
+    MigrateError::from(error)
 }
 
 /// On PostgreSQL, a session advisory lock held on a connection of its own (never a pooled one:
@@ -323,4 +344,43 @@ impl MigrationLock {
 
 fn conn_err(error: sqlx::Error) -> DbErr {
     DbErr::Conn(RuntimeErr::SqlxError(std::sync::Arc::new(error)))
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm_migration::MigrationTrait;
+
+    use super::*;
+
+    struct NoMigrations;
+
+    impl MigratorTrait for NoMigrations {
+        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn every_version_sea_orm_has_no_migration_for_is_named_in_order() {
+        // sea-orm-migration's text for two such versions, in the hash order it uses.
+        let message = "Migration file of version 'm2' is missing, this migration has been applied but \
+                       its file is missing\nMigration file of version 'm1' is missing, this migration \
+                       has been applied but its file is missing";
+        match refusal::<NoMigrations>(DbErr::Custom(message.to_owned())) {
+            MigrateError::UnknownVersions {
+                unknown,
+                latest_known,
+            } => {
+                assert_eq!(unknown, ["m1", "m2"]);
+                assert_eq!(latest_known, "none");
+            }
+            other => panic!("unexpected: {other}"),
+        }
+    }
+
+    #[test]
+    fn any_other_error_stays_a_database_error() {
+        let error = refusal::<NoMigrations>(DbErr::Custom("something else".to_owned()));
+        assert!(matches!(error, MigrateError::Db(_)), "{error}");
+    }
 }

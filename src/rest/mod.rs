@@ -23,8 +23,5 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/{user_id}/tasks/{task_id}/complete", patch(tasks::toggle))
         // The REST documentation (public).
-        .route(docs::OPENAPI_PATH, get(docs::openapi_json))
-        .route("/docs", get(docs::page))
-        .route("/docs/", get(docs::page))
-        .route("/docs/{*file}", get(docs::asset))
+        .merge(docs::router())
 }
