@@ -12,7 +12,7 @@ use rand::RngCore;
 use crate::app::App;
 use crate::auth::{MintRequest, Secret, mint_hs256};
 use crate::config::{Config, MigrateAction};
-use crate::{db, migrate};
+use crate::{db, migrate, shutdown};
 
 /// Where dev auth mode keeps its generated secret.
 pub const DEV_SECRET_FILE: &str = ".todo-api-dev-secret";
@@ -33,7 +33,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     if let Some(token) = &config.dev_token {
         announce_dev_mode(token, addr);
     }
-    app.run(shutdown_signal()).await?;
+    app.run(shutdown::signal()).await?;
     tracing::info!("todo-api stopped");
     Ok(())
 }
@@ -199,29 +199,6 @@ pub fn openapi(out: &mut impl std::io::Write) -> anyhow::Result<()> {
     out.write_all(crate::rest::openapi::yaml()?.as_bytes())?;
     out.flush()?;
     Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received: finishing in-flight requests");
 }
 
 #[cfg(test)]

@@ -19,4 +19,5 @@ pub mod prometheus;
 pub mod rest;
 pub mod routes;
 pub mod service;
+pub mod shutdown;
 pub mod telemetry;
