@@ -169,7 +169,7 @@ async fn seed(
     out: &PathBuf,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let db = todo_api::db::connect(url).await?;
+    let db = todo_api::db::connect(url, None).await?;
     todo_api::migrate::up::<migration::Migrator>(&db, url, None).await?;
     let secret = Secret::new(secret.to_owned());
     secret

@@ -90,7 +90,7 @@ impl App {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         config.validate()?;
         prometheus::handle();
-        let mut db = db::connect(&config.database_url).await?;
+        let mut db = db::connect(&config.database_url, config.database_max_connections).await?;
         let policy = if config.auto_migrate {
             Policy::Migrate
         } else {
@@ -100,7 +100,7 @@ impl App {
         let migration_db = if migration_url == config.database_url {
             db.clone()
         } else {
-            db::connect(&migration_url).await?
+            db::connect(&migration_url, config.database_max_connections).await?
         };
         let schema = db::prepare_at_start::<Migrator>(&migration_db, &migration_url, policy).await?;
         let supervisor = (!schema.is_ready()).then(|| {

@@ -124,7 +124,7 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 /// database is unreachable, or when it holds a migration this binary does not know.
 pub async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
     let url = config.migration_url();
-    let db = db::connect(url).await?;
+    let db = db::connect(url, config.database_max_connections).await?;
     let result = match action {
         MigrateAction::Up { to } => migrate::up::<Migrator>(&db, url, to.as_deref()).await.map(|_| ()),
         MigrateAction::Down { steps } => migrate::down::<Migrator>(&db, url, steps).await.map(|_| ()),
@@ -171,6 +171,7 @@ pub fn token(
     name: Option<&str>,
     ttl: Duration,
 ) -> anyhow::Result<()> {
+    config.validate()?;
     if crate::domain::UserId::parse(user).is_none() {
         anyhow::bail!("--user must be 1 to 255 characters, not only whitespace");
     }

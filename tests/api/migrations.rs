@@ -206,7 +206,7 @@ impl MigratorTrait for SlowMigrator {
 /// A connection of the test's own; also makes sure log capture is on before anything runs.
 async fn connect(database: &TestDatabase) -> DatabaseConnection {
     captured_logs();
-    todo_api::db::connect(&database.url)
+    todo_api::db::connect(&database.url, None)
         .await
         .expect("test connection")
 }
@@ -569,7 +569,7 @@ async fn concurrent_migrators_on_one_postgresql_apply_each_migration_exactly_onc
     let migrators = (0..6).map(|_| {
         let url = database.url.clone();
         tokio::spawn(async move {
-            let db = todo_api::db::connect(&url).await.expect("connect");
+            let db = todo_api::db::connect(&url, None).await.expect("connect");
             migrate::up::<SlowMigrator>(&db, &url, None).await
         })
     });

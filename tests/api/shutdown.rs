@@ -155,7 +155,7 @@ async fn finish_slow_create(mut stream: TcpStream, body: String) -> (String, Val
 }
 
 async fn stored_ids(database_url: &str, user: &str) -> Vec<String> {
-    let db = todo_api::db::connect(database_url).await.expect("connect");
+    let db = todo_api::db::connect(database_url, None).await.expect("connect");
     task::Entity::find()
         .filter(task::Column::UserId.eq(user))
         .all(&db)
