@@ -21,13 +21,13 @@ use crate::migrate::Policy;
 use crate::service::users::KnownUsers;
 use crate::{db, prometheus, routes, shutdown};
 
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The largest request body accepted (REST and GraphQL); larger ones get 413.
-pub const MAX_BODY_BYTES: usize = 65_536;
+pub(crate) const MAX_BODY_BYTES: usize = 65_536;
 
 /// What every handler can reach.
 #[derive(Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// The pool, reachable only through [`AppState::database`], which answers 503 while the
     /// schema is not confirmed.
     db: DatabaseConnection,

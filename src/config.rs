@@ -8,8 +8,9 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::auth::Secret;
-use crate::client_addr::TrustedProxies;
+// The types of `Config`'s fields, so that a library user can fill them in.
+pub use crate::auth::Secret;
+pub use crate::client_addr::TrustedProxies;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -11,8 +11,8 @@ use reqwest::{Method, RequestBuilder, Response};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 use todo_api::app::App;
-use todo_api::auth::{MintRequest, Secret, mint_hs256};
-use todo_api::config::Config;
+use todo_api::config::{Config, Secret};
+use todo_api::token::{MintRequest, mint_hs256};
 use tracing_subscriber::layer::SubscriberExt;
 
 pub const SECRET: &str = "integration-tests-secret-0123456789abcdef";
@@ -125,7 +125,7 @@ pub async fn spawn_app_in(database: TestDatabase, adjust: impl FnOnce(&mut Confi
     let mut config = test_config(&database.url);
     adjust(&mut config);
     let addr = start_app(&config).await;
-    let db = todo_api::db::connect(&database.url, None)
+    let db = todo_api::testing::connect(&database.url)
         .await
         .expect("test connection");
     TestApp {
@@ -330,7 +330,7 @@ impl TestApp {
     /// refused request changed nothing.
     pub async fn rows_of(&self, user: &str) -> Vec<Value> {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-        use todo_api::entity::task;
+        use todo_api::testing::task;
         task::Entity::find()
             .filter(task::Column::UserId.eq(user))
             .order_by_asc(task::Column::Id)
