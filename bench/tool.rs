@@ -3,7 +3,7 @@
 //! of UUIDs and timestamps are exactly the server's), mints one token per user, removes what a
 //! write workload added, prepares PostgREST's and PostGraphile's roles, and turns the raw results
 //! into tables. It also writes each user's page-500 cursor (the `gql-page500` workload), encoded
-//! by the server's own `todo_api::graphql::cursor::encode`.
+//! by the server's own encoder (`todo_api::testing::default_order_cursor`).
 //!
 //! `cargo run --release --example bench-tool -- --help`
 
@@ -20,11 +20,9 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
-use todo_api::auth::{MintRequest, Secret, mint_hs256};
-use todo_api::domain::{SortDirection, SortField};
-use todo_api::entity::{task, user};
-use todo_api::graphql::cursor;
-use todo_api::service::tasks::Keyset;
+use todo_api::config::Secret;
+use todo_api::testing::{task, user};
+use todo_api::token::{MintRequest, mint_hs256};
 use uuid::Uuid;
 
 /// Rows per INSERT statement: 7 bound values each, well under SQLite's and PostgreSQL's limits.
@@ -169,8 +167,8 @@ async fn seed(
     out: &PathBuf,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let db = todo_api::db::connect(url).await?;
-    todo_api::migrate::up::<migration::Migrator>(&db, url, None).await?;
+    let db = todo_api::testing::connect(url).await?;
+    todo_api::testing::migrate::up::<migration::Migrator>(&db, url, None).await?;
     let secret = Secret::new(secret.to_owned());
     secret
         .check_length("BETTER_AUTH_SECRET")
@@ -194,7 +192,7 @@ async fn seed(
         .chain((0..filler_users).map(|i| format!("filler-user-{i:06}")))
         .collect();
     for chunk in user_ids.chunks(BATCH) {
-        let now = todo_api::domain::now_micros();
+        let now = todo_api::testing::now_micros();
         let rows = chunk.iter().map(|id| user::ActiveModel {
             id: Set(id.clone()),
             email: Set(Some(format!("{id}@bench.example"))),
@@ -281,7 +279,7 @@ async fn seed(
 }
 
 /// The GraphQL cursor of `owner`'s `nth` task (1-based) in the default order, `created_at DESC`
-/// then `id DESC` as `service::tasks` orders a list, made by the server's own encoder.
+/// then `id DESC` (the `tasks` connection's default order), made by the server's own encoder.
 async fn page_cursor(db: &impl ConnectionTrait, owner: &str, nth: u64) -> anyhow::Result<String> {
     let row = task::Entity::find()
         .filter(task::Column::UserId.eq(owner))
@@ -292,11 +290,7 @@ async fn page_cursor(db: &impl ConnectionTrait, owner: &str, nth: u64) -> anyhow
         .one(db)
         .await?
         .with_context(|| format!("{owner} has fewer than {nth} tasks"))?;
-    let ordering = cursor::Ordering {
-        sort: SortField::CreatedAt,
-        direction: SortDirection::Desc,
-    };
-    Ok(cursor::encode(ordering, &Keyset::of(&row, ordering.sort)))
+    Ok(todo_api::testing::default_order_cursor(&row))
 }
 
 async fn analyze(db: &impl ConnectionTrait) -> anyhow::Result<()> {

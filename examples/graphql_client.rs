@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
-use todo_api::auth::{MintRequest, Secret, mint_hs256};
+use todo_api::config::Secret;
+use todo_api::token::{MintRequest, mint_hs256};
 
 struct Client {
     http: reqwest::Client,

@@ -18,7 +18,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
-use todo_api::auth::{MintRequest, Secret, mint_hs256};
+use todo_api::config::Secret;
+use todo_api::token::{MintRequest, mint_hs256};
 
 struct Client {
     http: reqwest::Client,

@@ -1,8 +1,8 @@
 //! Builds the application (state, pool, schema step, listener) and runs it until shutdown. The
-//! routes are in `routes`, the layers in `middleware`. `main` and the tests use the
-//! same [`App::build`], the tests on port 0.
+//! routes are in `routes`, the layers in `middleware`, the drain at shutdown in [`shutdown`].
+//! `main` and the tests use the same [`App::build`], the tests on port 0.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,15 +19,15 @@ use crate::db::SchemaGate;
 use crate::error::AppError;
 use crate::migrate::Policy;
 use crate::service::users::KnownUsers;
-use crate::{db, prometheus, routes};
+use crate::{db, prometheus, routes, shutdown};
 
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The largest request body accepted (REST and GraphQL); larger ones get 413.
-pub const MAX_BODY_BYTES: usize = 65_536;
+pub(crate) const MAX_BODY_BYTES: usize = 65_536;
 
 /// What every handler can reach.
 #[derive(Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// The pool, reachable only through [`AppState::database`], which answers 503 while the
     /// schema is not confirmed.
     db: DatabaseConnection,
@@ -90,7 +90,7 @@ impl App {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         config.validate()?;
         prometheus::handle();
-        let mut db = db::connect(&config.database_url).await?;
+        let mut db = db::connect(&config.database_url, config.database_max_connections).await?;
         let policy = if config.auto_migrate {
             Policy::Migrate
         } else {
@@ -100,7 +100,7 @@ impl App {
         let migration_db = if migration_url == config.database_url {
             db.clone()
         } else {
-            db::connect(&migration_url).await?
+            db::connect(&migration_url, config.database_max_connections).await?
         };
         let schema = db::prepare_at_start::<Migrator>(&migration_db, &migration_url, policy).await?;
         let supervisor = (!schema.is_ready()).then(|| {
@@ -143,42 +143,13 @@ impl App {
         self.statements.clone()
     }
 
-    /// Serves until `shutdown` resolves; then stops accepting, lets in-flight requests finish
-    /// for at most `SHUTDOWN_TIMEOUT` (dropping those still running), and closes the pool.
+    /// Serves until `shutdown` resolves (see [`shutdown`] for the drain and its bound), then
+    /// stops the schema supervisor and closes the pool.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let _supervisor = self.supervisor;
-        let (draining, drain_started) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            let _ = draining.send(());
-        };
-        let server = axum::serve(
-            self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .into_future();
-        let limit = self.shutdown_timeout;
-        let drain_deadline = async move {
-            match drain_started.await {
-                Ok(()) => tokio::time::sleep(limit).await,
-                // The server ended on its own (an error): nothing to bound.
-                Err(_) => std::future::pending().await,
-            }
-        };
-        let served = tokio::select! {
-            served = server => served,
-            () = drain_deadline => {
-                tracing::warn!(timeout = ?limit, "in-flight requests still running at the shutdown timeout: dropping them");
-                Ok(())
-            }
-        };
-        if tokio::time::timeout(Duration::from_secs(5), self.db.close_by_ref())
-            .await
-            .is_err()
-        {
-            tracing::warn!("the database pool did not close within 5 s");
-        }
+        let served =
+            shutdown::serve_draining(self.listener, self.router, shutdown, self.shutdown_timeout).await;
+        drop(self.supervisor);
+        shutdown::close_pool(&self.db).await;
         served
     }
 }

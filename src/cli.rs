@@ -12,7 +12,7 @@ use rand::RngCore;
 use crate::app::App;
 use crate::auth::{MintRequest, Secret, mint_hs256};
 use crate::config::{Config, MigrateAction};
-use crate::{db, migrate};
+use crate::{db, migrate, shutdown};
 
 /// Where dev auth mode keeps its generated secret.
 pub const DEV_SECRET_FILE: &str = ".todo-api-dev-secret";
@@ -33,7 +33,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     if let Some(token) = &config.dev_token {
         announce_dev_mode(token, addr);
     }
-    app.run(shutdown_signal()).await?;
+    app.run(shutdown::signal()).await?;
     tracing::info!("todo-api stopped");
     Ok(())
 }
@@ -124,7 +124,7 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 /// database is unreachable, or when it holds a migration this binary does not know.
 pub async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
     let url = config.migration_url();
-    let db = db::connect(url).await?;
+    let db = db::connect(url, config.database_max_connections).await?;
     let result = match action {
         MigrateAction::Up { to } => migrate::up::<Migrator>(&db, url, to.as_deref()).await.map(|_| ()),
         MigrateAction::Down { steps } => migrate::down::<Migrator>(&db, url, steps).await.map(|_| ()),
@@ -171,6 +171,7 @@ pub fn token(
     name: Option<&str>,
     ttl: Duration,
 ) -> anyhow::Result<()> {
+    config.validate()?;
     if crate::domain::UserId::parse(user).is_none() {
         anyhow::bail!("--user must be 1 to 255 characters, not only whitespace");
     }
@@ -199,29 +200,6 @@ pub fn openapi(out: &mut impl std::io::Write) -> anyhow::Result<()> {
     out.write_all(crate::rest::openapi::yaml()?.as_bytes())?;
     out.flush()?;
     Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received: finishing in-flight requests");
 }
 
 #[cfg(test)]

@@ -2,13 +2,15 @@
 //! command-line flags over both. Secrets are wrapped so they never print.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::auth::Secret;
-use crate::client_addr::TrustedProxies;
+// The types of `Config`'s fields, so that a library user can fill them in.
+pub use crate::auth::Secret;
+pub use crate::client_addr::TrustedProxies;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -83,6 +85,9 @@ pub struct Config {
         global = true
     )]
     pub database_url: String,
+    /// Pool size (a positive integer); 10 on PostgreSQL and 4 on SQLite when unset.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", value_parser = parse_pool_size, global = true)]
+    pub database_max_connections: Option<NonZeroU32>,
     /// Direct (non-pooled) PostgreSQL URL for migrations and their lock; defaults to DATABASE_URL.
     /// Needed when DATABASE_URL goes through a transaction-mode pooler (Neon `-pooler`).
     #[arg(long, env = "MIGRATION_DATABASE_URL", global = true)]
@@ -156,18 +161,47 @@ pub struct Config {
     pub shutdown_timeout: Duration,
 }
 
+/// The configuration alone, for parsing it without a subcommand.
+#[derive(Parser)]
+struct EnvOnly {
+    #[command(flatten)]
+    config: Config,
+}
+
+/// The defaults of the flags, with neither the environment nor a command line: what `todo-api`
+/// runs with when nothing is set. Read from clap's own declarations, so it cannot drift from them.
+impl Default for Config {
+    fn default() -> Self {
+        let command = EnvOnly::command().mut_args(|arg| arg.env(None));
+        let matches = command
+            .try_get_matches_from(["todo-api"])
+            .and_then(|matches| Config::from_arg_matches(&matches));
+        // The defaults are literals in the declarations above; a unit test parses them.
+        matches.expect("the flags' defaults parse")
+    }
+}
+
+/// `DATABASE_MAX_CONNECTIONS`: a positive integer (surrounding blanks ignored).
+fn parse_pool_size(value: &str) -> Result<NonZeroU32, String> {
+    value
+        .trim()
+        .parse::<NonZeroU32>()
+        .map_err(|_| "must be a positive integer".to_owned())
+}
+
 impl Config {
     /// Reads the environment (after `.env`) with no command-line flags: for tests and embedding.
     pub fn from_env() -> Result<Self, clap::Error> {
-        #[derive(Parser)]
-        struct EnvOnly {
-            #[command(flatten)]
-            config: Config,
-        }
         EnvOnly::try_parse_from(["todo-api"]).map(|parsed| parsed.config)
     }
 
     /// Checks what the types cannot: a configured secret must be long enough.
+    ///
+    /// Run once, by the commands that use what it checks: [`App::build`](crate::app::App::build)
+    /// (so `serve`, and every test that builds an app) and [`cli::token`](crate::cli::token).
+    /// Not at parsing: a clap value parser's error would print the secret it refuses, and a
+    /// `Config` built in code (tests, embedders) would skip it anyway. `migrate`, `schema` and
+    /// `openapi` never read the secret, so a short one does not stop them.
     pub fn validate(&self) -> anyhow::Result<()> {
         if let Some(secret) = &self.better_auth_secret {
             secret
@@ -213,5 +247,46 @@ impl Config {
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_config_is_the_flags_defaults() {
+        let config = Config::default();
+        assert_eq!(config.database_url, "sqlite://todo.db?mode=rwc");
+        assert_eq!(config.database_max_connections, None);
+        assert_eq!(config.migration_database_url, None);
+        assert_eq!(config.bind_addr(), SocketAddr::from(([127, 0, 0, 1], 8000)));
+        assert!(config.better_auth_secret.is_none());
+        assert_eq!(config.auth_failures_per_minute, 30);
+        assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.jwks_refetch_interval, Duration::from_secs(30));
+        assert_eq!(
+            config.cors_origins,
+            ["http://localhost:3000", "http://127.0.0.1:3000"]
+        );
+        assert!(config.auto_migrate && config.graphql_introspection && config.playground);
+        assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert_eq!(config.shutdown_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_pool_size_flag_takes_a_positive_integer_only() {
+        let parsed = EnvOnly::try_parse_from(["todo-api", "--database-max-connections", "5"])
+            .expect("5 is a pool size");
+        assert_eq!(parsed.config.database_max_connections, NonZeroU32::new(5));
+        assert!(EnvOnly::try_parse_from(["todo-api", "--database-max-connections", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_pool_size_is_a_positive_integer() {
+        assert_eq!(parse_pool_size(" 8 "), Ok(NonZeroU32::new(8).expect("8 > 0")));
+        for refused in ["0", "-1", "many", ""] {
+            assert!(parse_pool_size(refused).is_err(), "{refused:?} must be refused");
+        }
     }
 }

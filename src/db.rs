@@ -4,6 +4,7 @@
 //! with 503 until the schema is confirmed (see [`SchemaGate`]), and a background task applies or
 //! checks the migrations as soon as the database answers.
 
+use std::num::NonZeroU32;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -33,19 +34,29 @@ const RECHECK_REFUSED: Duration = Duration::from_secs(30);
 /// idle is replaced instead of failing a request); busier ones are handed out as they are.
 pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 
-/// Overrides the pool size when set (a positive integer).
-pub const MAX_CONNECTIONS_ENV: &str = "DATABASE_MAX_CONNECTIONS";
+/// The pool size when `DATABASE_MAX_CONNECTIONS` is not set: small, sized for the database's
+/// cores rather than for the clients (on the 2-core benchmark machine 4 beat 20 on PostgreSQL;
+/// on SQLite, WAL lets 4 readers beat a pool of 1: BENCHMARKS.md).
+pub const DEFAULT_MAX_CONNECTIONS_POSTGRES: u32 = 10;
+pub const DEFAULT_MAX_CONNECTIONS_SQLITE: u32 = 4;
 
 /// Opens a lazy pool suited to the backend: nothing is connected until first use (PostgreSQL),
 /// a small pool that keeps no idle minimum and lets idle connections go (Neon scales to zero);
-/// WAL, full fsync on commit and a busy timeout on SQLite.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+/// WAL, full fsync on commit and a busy timeout on SQLite. `max_connections` is
+/// `DATABASE_MAX_CONNECTIONS` (`Config::database_max_connections`); `None` takes the backend's
+/// default.
+pub async fn connect(url: &str, max_connections: Option<NonZeroU32>) -> Result<DatabaseConnection, DbErr> {
     install_tls_provider();
     let mut options = ConnectOptions::new(url);
     let sqlite = url.starts_with("sqlite:");
+    let default_size = if sqlite {
+        DEFAULT_MAX_CONNECTIONS_SQLITE
+    } else {
+        DEFAULT_MAX_CONNECTIONS_POSTGRES
+    };
     options
         .connect_lazy(true)
-        .max_connections(max_connections(sqlite)?)
+        .max_connections(max_connections.map_or(default_size, NonZeroU32::get))
         .min_connections(0)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .idle_timeout(IDLE_TIMEOUT)
@@ -63,23 +74,6 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
         });
     Database::connect(options).await
-}
-
-/// The pool size: `DATABASE_MAX_CONNECTIONS` when set, else the backend's default.
-fn max_connections(sqlite: bool) -> Result<u32, DbErr> {
-    match std::env::var(MAX_CONNECTIONS_ENV) {
-        Err(_) => Ok(if sqlite { 4 } else { 10 }),
-        Ok(value) => value
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| {
-                DbErr::Custom(format!(
-                    "{MAX_CONNECTIONS_ENV} must be a positive integer, not {value:?}"
-                ))
-            }),
-    }
 }
 
 /// Makes `ring` the process-wide rustls provider. sqlx picks its provider itself, but any other

@@ -11,12 +11,12 @@ mod throttle;
 mod token;
 
 pub use events::{RequestMeta, access_denied};
-pub use extractor::{AuthRejection, AuthUser, authenticate};
+pub use extractor::{AuthUser, authenticate};
 pub use failure::AuthFailure;
 pub use jwks::JwksKeys;
 pub use secret::Secret;
 pub use throttle::FailureThrottle;
-pub use token::{MintRequest, TokenVerifier, VerifiedToken, mint_hs256};
+pub use token::{MintRequest, TokenVerifier, mint_hs256};
 
 use crate::client_addr::TrustedProxies;
 

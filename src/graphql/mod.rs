@@ -2,10 +2,10 @@
 //! services as REST, served at `/graphql` by a handler of our own (see [`handler`]) with the
 //! offline GraphiQL playground beside it.
 
-pub mod cursor;
+pub(crate) mod cursor;
 mod error;
 mod handler;
-pub mod limits;
+pub(crate) mod limits;
 mod loaders;
 mod mutation;
 mod pagination;
@@ -14,9 +14,9 @@ mod query;
 mod scope;
 mod types;
 
-pub use error::render;
-pub use handler::router;
-pub use scope::{RequestScope, require_owner};
+pub(crate) use error::render;
+pub(crate) use handler::router;
+pub(crate) use scope::RequestScope;
 
 use async_graphql::{EmptySubscription, Schema};
 
@@ -24,12 +24,12 @@ use self::mutation::MutationRoot;
 use self::query::QueryRoot;
 
 /// The schema type served at `/graphql`.
-pub type TodoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub(crate) type TodoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the schema with async-graphql's own limits; the handler applies the rest of
 /// [`limits`] around every execution. Introspection still needs a valid token: nothing reaches
 /// the schema before authentication.
-pub fn schema(introspection: bool) -> TodoSchema {
+pub(crate) fn schema(introspection: bool) -> TodoSchema {
     let builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .limit_depth(limits::MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY)

@@ -205,7 +205,7 @@ async fn a_request_not_admitted_in_time_is_503_with_retry_after_in_the_shape_of_
     let user = new_user();
     // Fill the gate: every admitted request waits for the rest of its body.
     let mut held = Vec::new();
-    for _ in 0..todo_api::limit::MAX_IN_FLIGHT {
+    for _ in 0..todo_api::testing::MAX_IN_FLIGHT {
         held.push(start_slow_request(app.addr, &TestApp::tasks_path(&user), &user).await);
     }
     // Give the server time to admit them all before the requests under test arrive.
@@ -221,7 +221,7 @@ async fn a_request_not_admitted_in_time_is_503_with_retry_after_in_the_shape_of_
         })
         .collect();
     // Past the admission wait, free the gate: the waiting requests get their turn too late.
-    tokio::time::sleep(todo_api::db::ACQUIRE_TIMEOUT + Duration::from_millis(500)).await;
+    tokio::time::sleep(todo_api::testing::ACQUIRE_TIMEOUT + Duration::from_millis(500)).await;
     drop(held);
     for (front_end, response) in waiting {
         let response = response.await.expect("joined").expect("request");

@@ -75,7 +75,7 @@ async fn assert_refused(app: &TestApp, user: &str, response: reqwest::Response, 
     assert_eq!(events[0]["reason"], reason);
     assert!(app.rows_of(user).await.is_empty());
     use sea_orm::EntityTrait;
-    let row = todo_api::entity::user::Entity::find_by_id(user.to_owned())
+    let row = todo_api::testing::user::Entity::find_by_id(user.to_owned())
         .one(&app.db)
         .await
         .expect("query");
@@ -97,7 +97,7 @@ async fn a_token_shaped_like_better_auths_is_accepted_and_fills_the_user_row() {
         .expect("request");
     assert_eq!(created.status(), 201);
     use sea_orm::EntityTrait;
-    let row = todo_api::entity::user::Entity::find_by_id(user.clone())
+    let row = todo_api::testing::user::Entity::find_by_id(user.clone())
         .one(&app.db)
         .await
         .expect("query")
@@ -251,7 +251,7 @@ async fn hs256_signed_with_the_public_key_is_refused_in_every_form() {
     let jwks = JwksServer::start(vec![ED25519.jwk("k1"), RS256.jwk("r1")]).await;
     let jwks_only = spawn_with_jwks(&jwks, |_| {}).await;
     let both = spawn_with_jwks(&jwks, |config| {
-        config.better_auth_secret = Some(todo_api::auth::Secret::new(SECRET.into()))
+        config.better_auth_secret = Some(todo_api::config::Secret::new(SECRET.into()))
     })
     .await;
     let user = new_user();

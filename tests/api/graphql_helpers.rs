@@ -8,9 +8,7 @@ use reqwest::Method;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 use todo_api::app::{App, StatementCounter};
-use todo_api::domain::{Owner, UserId, UserProfile};
-use todo_api::entity::task;
-use todo_api::service::users::{KnownUsers, ensure_exists};
+use todo_api::testing::{provision_user, task};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, test_config, token_for};
@@ -103,10 +101,7 @@ pub fn tied_seeds(n: usize) -> Vec<Seed> {
 /// Inserts `seeds` for `user` in one statement (after provisioning the user row, as the API
 /// would) and returns the rows as inserted.
 pub async fn seed(app: &TestApp, user: &str, seeds: Vec<Seed>) -> Vec<task::Model> {
-    let owner = Owner::verified(UserId::parse(user).expect("user id"));
-    ensure_exists(&app.db, &KnownUsers::default(), &owner, &UserProfile::default())
-        .await
-        .expect("user row");
+    provision_user(&app.db, user).await.expect("user row");
     let rows: Vec<task::Model> = seeds
         .into_iter()
         .map(|seed| task::Model {

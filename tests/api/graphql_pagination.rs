@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 
 use serde_json::{Value, json};
-use todo_api::entity::task;
+use todo_api::testing::task;
 
 use crate::graphql_helpers::{create, data, graphql, only_error, seed, tied_seeds};
 use crate::helpers::{TestApp, new_user, spawn_app};

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use todo_api::auth::{MintRequest, Secret, mint_hs256};
+use todo_api::config::Secret;
+use todo_api::token::{MintRequest, mint_hs256};
 
 use crate::graphql_helpers::{codes, create, data, graphql, only_error};
 use crate::helpers::{SECRET, TestApp, new_user, spawn_app};

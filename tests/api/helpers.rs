@@ -11,9 +11,8 @@ use reqwest::{Method, RequestBuilder, Response};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 use todo_api::app::App;
-use todo_api::auth::{MintRequest, Secret, mint_hs256};
-use todo_api::client_addr::TrustedProxies;
-use todo_api::config::Config;
+use todo_api::config::{Config, Secret};
+use todo_api::token::{MintRequest, mint_hs256};
 use tracing_subscriber::layer::SubscriberExt;
 
 pub const SECRET: &str = "integration-tests-secret-0123456789abcdef";
@@ -90,29 +89,15 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     spawn_app_in(fresh_database().await, adjust).await
 }
 
-/// The configuration the tests run with: this database, port 0, the test secret.
+/// The configuration the tests run with: the defaults, over this database, on port 0, with the
+/// test secret and one browser origin.
 pub fn test_config(database_url: &str) -> Config {
     Config {
         database_url: database_url.to_owned(),
-        migration_database_url: None,
         bind_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-        port: None,
         better_auth_secret: Some(Secret::new(SECRET.to_owned())),
-        better_auth_url: None,
-        jwks_url: None,
-        jwt_issuer: None,
-        jwt_audience: None,
         cors_origins: vec!["http://localhost:3000".to_owned()],
-        log_format: None,
-        auto_migrate: true,
-        graphql_introspection: true,
-        auth_failures_per_minute: 30,
-        trusted_proxies: TrustedProxies::default(),
-        jwks_refetch_interval: Duration::from_secs(30),
-        playground: true,
-        dev_token: None,
-        request_timeout: Duration::from_secs(30),
-        shutdown_timeout: Duration::from_secs(30),
+        ..Config::default()
     }
 }
 
@@ -140,7 +125,7 @@ pub async fn spawn_app_in(database: TestDatabase, adjust: impl FnOnce(&mut Confi
     let mut config = test_config(&database.url);
     adjust(&mut config);
     let addr = start_app(&config).await;
-    let db = todo_api::db::connect(&database.url)
+    let db = todo_api::testing::connect(&database.url)
         .await
         .expect("test connection");
     TestApp {
@@ -345,7 +330,7 @@ impl TestApp {
     /// refused request changed nothing.
     pub async fn rows_of(&self, user: &str) -> Vec<Value> {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-        use todo_api::entity::task;
+        use todo_api::testing::task;
         task::Entity::find()
             .filter(task::Column::UserId.eq(user))
             .order_by_asc(task::Column::Id)

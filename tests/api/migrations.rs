@@ -16,8 +16,8 @@ use sea_orm::{
 };
 use serde_json::Value;
 use todo_api::app::App;
-use todo_api::entity::{task, user};
-use todo_api::migrate::{self, MigrateError, known_versions};
+use todo_api::testing::migrate::{self, MigrateError, known_versions};
+use todo_api::testing::{task, user};
 
 use crate::helpers::{TestDatabase, captured_logs, fresh_database, require_postgres, test_config};
 
@@ -206,7 +206,7 @@ impl MigratorTrait for SlowMigrator {
 /// A connection of the test's own; also makes sure log capture is on before anything runs.
 async fn connect(database: &TestDatabase) -> DatabaseConnection {
     captured_logs();
-    todo_api::db::connect(&database.url)
+    todo_api::testing::connect(&database.url)
         .await
         .expect("test connection")
 }
@@ -569,7 +569,7 @@ async fn concurrent_migrators_on_one_postgresql_apply_each_migration_exactly_onc
     let migrators = (0..6).map(|_| {
         let url = database.url.clone();
         tokio::spawn(async move {
-            let db = todo_api::db::connect(&url).await.expect("connect");
+            let db = todo_api::testing::connect(&url).await.expect("connect");
             migrate::up::<SlowMigrator>(&db, &url, None).await
         })
     });

@@ -9,7 +9,7 @@ use reqwest::Method;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde_json::json;
 use todo_api::app::App;
-use todo_api::migrate;
+use todo_api::testing::migrate;
 
 use crate::helpers::{
     TestApp, fresh_database, new_user, require_postgres, skip_or_fail_in_ci, spawn_app_in, test_config,
@@ -58,7 +58,7 @@ async fn addresses(host: &str, port: u16) -> Vec<SocketAddr> {
 async fn postgres_over_tls_with_rustls_require_encrypts_and_verify_full_checks_the_certificate() {
     require_postgres();
     let database = fresh_database().await;
-    let plain = todo_api::db::connect(&database.url).await.expect("connect");
+    let plain = todo_api::testing::connect(&database.url).await.expect("connect");
     if text(&plain, "SHOW ssl").await.ok().as_deref() != Some("on") {
         return skip_or_fail_in_ci(
             "the PostgreSQL server has ssl off, so TLS is untested (.ci/run turns it on)",
@@ -67,7 +67,7 @@ async fn postgres_over_tls_with_rustls_require_encrypts_and_verify_full_checks_t
 
     // sslmode=require: encrypted (not verified); the whole app runs over it.
     let require = with_params(&database.url, "sslmode=require");
-    let tls = todo_api::db::connect(&require).await.expect("connect");
+    let tls = todo_api::testing::connect(&require).await.expect("connect");
     let encrypted = text(
         &tls,
         "SELECT ssl::text || ' ' || version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
@@ -96,7 +96,7 @@ async fn postgres_over_tls_with_rustls_require_encrypts_and_verify_full_checks_t
     // verify-full: the server's certificate must chain to a trusted root and name the host. The
     // local server's is self-signed, so without its certificate as the root it is refused.
     let verify = with_params(&app.database.url, "sslmode=verify-full");
-    let refused = todo_api::db::connect(&verify).await.expect("lazy pool");
+    let refused = todo_api::testing::connect(&verify).await.expect("lazy pool");
     let error = refused
         .ping()
         .await
@@ -140,7 +140,7 @@ async fn postgres_over_tls_with_rustls_require_encrypts_and_verify_full_checks_t
         server.as_str(),
         &format!("sslmode=verify-full&sslrootcert={cert_file}"),
     );
-    let verified = todo_api::db::connect(&trusted).await.expect("lazy pool");
+    let verified = todo_api::testing::connect(&trusted).await.expect("lazy pool");
     verified
         .ping()
         .await
@@ -155,7 +155,7 @@ async fn postgres_over_tls_with_rustls_require_encrypts_and_verify_full_checks_t
         server.as_str(),
         &format!("sslmode=verify-full&sslrootcert={cert_file}"),
     );
-    let mismatched = todo_api::db::connect(&wrong_name).await.expect("lazy pool");
+    let mismatched = todo_api::testing::connect(&wrong_name).await.expect("lazy pool");
     assert!(
         mismatched.ping().await.is_err(),
         "a certificate for another name is refused"
@@ -166,7 +166,7 @@ async fn postgres_over_tls_with_rustls_require_encrypts_and_verify_full_checks_t
 async fn migrations_refuse_a_transaction_mode_pooler_and_say_what_to_do() {
     // No server is contacted: the refusal comes before any connection.
     let pooled = "postgres://app@ep-quiet-sea-123456-pooler.eu-central-1.aws.neon.tech/todo?sslmode=require";
-    let db = todo_api::db::connect(pooled).await.expect("lazy pool");
+    let db = todo_api::testing::connect(pooled).await.expect("lazy pool");
     let error = migrate::up::<migration::Migrator>(&db, pooled, None)
         .await
         .expect_err("refused");

@@ -343,7 +343,7 @@ async fn the_first_request_provisions_the_user_with_profile_claims() {
         200
     );
     use sea_orm::EntityTrait;
-    let row = todo_api::entity::user::Entity::find_by_id(user.clone())
+    let row = todo_api::testing::user::Entity::find_by_id(user.clone())
         .one(&app.db)
         .await
         .expect("query")

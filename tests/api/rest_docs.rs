@@ -17,7 +17,7 @@ fn committed_yaml() -> Vec<u8> {
 }
 
 fn generated() -> Value {
-    serde_json::to_value(todo_api::rest::openapi::document()).expect("the document is JSON")
+    serde_json::to_value(todo_api::openapi::document()).expect("the document is JSON")
 }
 
 /// Points at the first differing line, so a drift is easy to read in CI output.
@@ -43,7 +43,7 @@ fn assert_same_text(what: &str, actual: &[u8], expected: &[u8]) {
 
 #[test]
 fn the_committed_openapi_yaml_is_exactly_what_the_code_generates() {
-    let generated = todo_api::rest::openapi::yaml().expect("YAML");
+    let generated = todo_api::openapi::yaml().expect("YAML");
     assert_same_text(COMMITTED, &committed_yaml(), generated.as_bytes());
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use todo_api::entity::task;
+use todo_api::testing::task;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
@@ -155,7 +155,7 @@ async fn finish_slow_create(mut stream: TcpStream, body: String) -> (String, Val
 }
 
 async fn stored_ids(database_url: &str, user: &str) -> Vec<String> {
-    let db = todo_api::db::connect(database_url).await.expect("connect");
+    let db = todo_api::testing::connect(database_url).await.expect("connect");
     task::Entity::find()
         .filter(task::Column::UserId.eq(user))
         .all(&db)

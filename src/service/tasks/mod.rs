@@ -1,0 +1,17 @@
+//! Task operations. Every one takes the verified [`Owner`](crate::domain::Owner) and starts from
+//! an owner-scoped constructor of [`task::Entity`](crate::entity::task::Entity), so another
+//! user's task is indistinguishable from a missing one.
+//!
+//! - `crud`: create, get, update, toggle, set completed, delete, and the owner's counts;
+//! - `listing`: pages by offset with their total (REST);
+//! - `keyset`: pages by position (GraphQL connections);
+//! - `filter`: the filtered, ordered base query both kinds of list start from.
+
+mod crud;
+mod filter;
+mod keyset;
+mod listing;
+
+pub use crud::{TaskCounts, counts, create, delete, get, set_completed, toggle, update};
+pub use keyset::{Keyset, KeysetRequest, PageTake, SortKey, list_keyset};
+pub use listing::{OffsetPage, count, list_with_total};
