@@ -1,7 +1,16 @@
 //! Validated inputs shared by both front ends: parse once at the edge, then trust the types.
 
+mod due;
+mod priority;
+mod repeat;
+mod tags;
 mod task;
 mod user;
+
+pub use due::DueAt;
+pub use priority::Priority;
+pub use repeat::{Repeat, check_repeat_has_due_date};
+pub use tags::{Tag, TaskTags};
 
 pub use task::{
     NewTask, SortDirection, SortField, StatusFilter, TaskDescription, TaskFilter, TaskPatch, TaskTitle,
