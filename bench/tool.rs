@@ -230,6 +230,8 @@ async fn seed(
                 completed: Set(n % 3 == 0),
                 created_at: Set(at),
                 updated_at: Set(at),
+                // Priority, due date and repetition: the columns' defaults, as a plain create.
+                ..Default::default()
             });
             if pending.len() == BATCH {
                 task::Entity::insert_many(std::mem::take(&mut pending))

@@ -7,14 +7,14 @@
 
 use sea_orm::{DatabaseConnection, DbErr};
 
-use crate::domain::{Owner, SortDirection, SortField, UserId, UserProfile};
+use crate::domain::{SortDirection, SortField, UserProfile};
 use crate::graphql::cursor;
 use crate::service::tasks::Keyset;
 use crate::service::users::{self, KnownUsers};
 
 pub use crate::db::ACQUIRE_TIMEOUT;
-pub use crate::domain::now_micros;
-pub use crate::entity::{task, user};
+pub use crate::domain::{Owner, Priority, Repeat, TaskTags, UserId, now_micros};
+pub use crate::entity::{task, task_tag, user};
 pub use crate::limit::MAX_IN_FLIGHT;
 
 /// The migration steps `todo-api migrate` and `serve` run, for any migrator (the tests pass

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20260118_100000_create_users;
 mod m20260118_100100_create_tasks;
+mod m20261204_120000_add_task_details;
 
 /// The migrations of todo-api, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260118_100000_create_users::Migration),
             Box::new(m20260118_100100_create_tasks::Migration),
+            Box::new(m20261204_120000_add_task_details::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! SeaORM entities. Task queries start only from the owner-scoped constructors in [`task`], so no
-//! code outside this module can forget the owner filter.
+//! code outside this module can forget the owner filter; the same holds for [`task_tag`].
 
 pub mod task;
+pub mod task_tag;
 pub mod user;

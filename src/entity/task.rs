@@ -15,6 +15,11 @@ pub struct Model {
     pub title: String,
     pub description: Option<String>,
     pub completed: bool,
+    /// 0 low, 1 medium, 2 high (see `domain::Priority`): ordering by it orders by urgency.
+    pub priority: i16,
+    pub due_at: Option<DateTimeUtc>,
+    /// `none`, `daily`, `weekly`, `monthly` or `yearly` (see `domain::Repeat`).
+    pub repeat: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -28,11 +33,19 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     User,
+    #[sea_orm(has_many = "super::task_tag::Entity")]
+    Tags,
 }
 
 impl Related<super::user::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::User.def()
+    }
+}
+
+impl Related<super::task_tag::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Tags.def()
     }
 }
 

@@ -8,7 +8,7 @@ use reqwest::Method;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 use todo_api::app::{App, StatementCounter};
-use todo_api::testing::{provision_user, task};
+use todo_api::testing::{Priority, Repeat, provision_user, task};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, test_config, token_for};
@@ -110,6 +110,9 @@ pub async fn seed(app: &TestApp, user: &str, seeds: Vec<Seed>) -> Vec<task::Mode
             title: seed.title,
             description: None,
             completed: seed.completed,
+            priority: Priority::default().as_column(),
+            due_at: None,
+            repeat: Repeat::default().as_str().to_owned(),
             created_at: seed.created_at,
             updated_at: seed.updated_at,
         })
@@ -120,6 +123,9 @@ pub async fn seed(app: &TestApp, user: &str, seeds: Vec<Seed>) -> Vec<task::Mode
         title: Set(row.title.clone()),
         description: Set(row.description.clone()),
         completed: Set(row.completed),
+        priority: Set(row.priority),
+        due_at: Set(row.due_at),
+        repeat: Set(row.repeat.clone()),
         created_at: Set(row.created_at),
         updated_at: Set(row.updated_at),
     });

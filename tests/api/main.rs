@@ -29,3 +29,4 @@ mod rest_listing;
 mod rest_validation;
 mod security_events;
 mod shutdown;
+mod task_details_migration;

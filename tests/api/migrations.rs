@@ -95,23 +95,23 @@ impl MigrationTrait for FailsHalfway {
 }
 
 /// A later version of the schema: `tasks` gains a column (and loses it again on the way down).
-struct AddsPriority;
+struct AddsArchived;
 
-impl MigrationName for AddsPriority {
+impl MigrationName for AddsArchived {
     fn name(&self) -> &str {
-        "m29990101_000002_add_task_priority"
+        "m29990101_000002_add_task_archived"
     }
 }
 
 #[async_trait::async_trait]
-impl MigrationTrait for AddsPriority {
+impl MigrationTrait for AddsArchived {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .alter_table(
                 Table::alter()
                     .table(Alias::new("tasks"))
                     .add_column(
-                        ColumnDef::new(Alias::new("priority"))
+                        ColumnDef::new(Alias::new("archived"))
                             .integer()
                             .not_null()
                             .default(0),
@@ -126,7 +126,7 @@ impl MigrationTrait for AddsPriority {
             .alter_table(
                 Table::alter()
                     .table(Alias::new("tasks"))
-                    .drop_column(Alias::new("priority"))
+                    .drop_column(Alias::new("archived"))
                     .to_owned(),
             )
             .await
@@ -188,7 +188,7 @@ struct NextVersionMigrator;
 
 impl MigratorTrait for NextVersionMigrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        real_then(vec![Box::new(AddsPriority)])
+        real_then(vec![Box::new(AddsArchived)])
     }
 }
 
@@ -204,7 +204,7 @@ impl MigratorTrait for SlowMigrator {
 // Helpers.
 
 /// A connection of the test's own; also makes sure log capture is on before anything runs.
-async fn connect(database: &TestDatabase) -> DatabaseConnection {
+pub(crate) async fn connect(database: &TestDatabase) -> DatabaseConnection {
     captured_logs();
     todo_api::testing::connect(&database.url)
         .await
@@ -244,6 +244,9 @@ async fn seed(db: &DatabaseConnection) {
             title: Set(format!("task {index} of {owner}")),
             description: Set(description.map(str::to_owned)),
             completed: Set(completed),
+            priority: Set(index as i16 % 3),
+            due_at: Set((index == 0).then(|| at(59))),
+            repeat: Set(if index == 0 { "weekly" } else { "none" }.to_owned()),
             created_at: Set(at(index as u32 + 2)),
             updated_at: Set(at(index as u32 + 3)),
         })
@@ -270,7 +273,7 @@ async fn tasks(db: &DatabaseConnection) -> Vec<task::Model> {
 }
 
 /// Every table, column, index and constraint of the database, as text.
-async fn schema(db: &DatabaseConnection) -> Vec<String> {
+pub(crate) async fn schema(db: &DatabaseConnection) -> Vec<String> {
     let backend = db.get_database_backend();
     let queries: &[&str] = match backend {
         DbBackend::Postgres => &[
@@ -533,8 +536,8 @@ async fn migrate_down_then_up_keeps_every_row_of_the_tables_both_versions_have()
     let rolled_back = migrate::down::<NextVersionMigrator>(&db, &database.url, 1)
         .await
         .expect("down");
-    assert_eq!(rolled_back, vec![AddsPriority.name().to_owned()]);
-    assert!(!schema(&db).await.iter().any(|item| item.contains("priority")));
+    assert_eq!(rolled_back, vec![AddsArchived.name().to_owned()]);
+    assert!(!schema(&db).await.iter().any(|item| item.contains("archived")));
     assert_eq!(users(&db).await, users_before);
     assert_eq!(tasks(&db).await, tasks_before);
 
@@ -544,14 +547,15 @@ async fn migrate_down_then_up_keeps_every_row_of_the_tables_both_versions_have()
     assert_eq!(users(&db).await, users_before);
     assert_eq!(tasks(&db).await, tasks_before);
 
-    let outcomes: Vec<Value> = migration_events(AddsPriority.name())
+    let outcomes: Vec<Value> = migration_events(AddsArchived.name())
         .iter()
         .map(|event| event["outcome"].clone())
         .collect();
     assert_eq!(outcomes, ["applied", "rolled_back", "applied"]);
 
     // With the real history: rolling back `tasks` keeps every user.
-    migrate::down::<NextVersionMigrator>(&db, &database.url, 2)
+    let all_but_the_first = known_versions::<NextVersionMigrator>().len() as u32 - 1;
+    migrate::down::<NextVersionMigrator>(&db, &database.url, all_but_the_first)
         .await
         .expect("down to the first real migration");
     assert_eq!(users(&db).await, users_before);

@@ -6,7 +6,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use crate::domain::{NewTask, Owner, TaskPatch, now_micros};
+use crate::domain::{NewTask, Owner, Priority, Repeat, TaskPatch, now_micros};
 use crate::entity::task::{self, Column};
 use crate::error::AppError;
 
@@ -23,6 +23,9 @@ pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> R
         title: input.title.into_inner(),
         description: input.description.map(|d| d.into_inner()),
         completed: input.completed,
+        priority: Priority::default().as_column(),
+        due_at: None,
+        repeat: Repeat::default().as_str().to_owned(),
         created_at: now,
         updated_at: now,
     };
@@ -32,6 +35,9 @@ pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> R
         title: Set(model.title.clone()),
         description: Set(model.description.clone()),
         completed: Set(model.completed),
+        priority: Set(model.priority),
+        due_at: Set(model.due_at),
+        repeat: Set(model.repeat.clone()),
         created_at: Set(model.created_at),
         updated_at: Set(model.updated_at),
     };
