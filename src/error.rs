@@ -207,25 +207,6 @@ pub fn is_unavailable(error: &DbErr) -> bool {
     }
 }
 
-/// The front end a request was routed to: which body shape its errors take. Each router puts it
-/// into the request's extensions, so a middleware answering before the handler knows it
-/// without looking at the path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FrontEnd {
-    Rest,
-    Graphql,
-}
-
-impl FrontEnd {
-    /// The answer to `error` in this front end's shape.
-    pub fn render(self, error: AppError) -> axum::response::Response {
-        match self {
-            Self::Rest => crate::rest::render(error),
-            Self::Graphql => crate::graphql::render(error),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

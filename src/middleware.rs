@@ -14,8 +14,27 @@ use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::app::{AppState, MAX_BODY_BYTES, REQUEST_ID_HEADER};
-use crate::error::{AppError, FrontEnd};
+use crate::error::AppError;
 use crate::limit::{self, InFlight};
+
+/// The front end a request was routed to: which body shape its errors take. Each router puts it
+/// into the request's extensions, so a middleware answering before the handler knows it
+/// without looking at the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrontEnd {
+    Rest,
+    Graphql,
+}
+
+impl FrontEnd {
+    /// The answer to `error` in this front end's shape.
+    pub fn render(self, error: AppError) -> axum::response::Response {
+        match self {
+            Self::Rest => crate::rest::render(error),
+            Self::Graphql => crate::graphql::render(error),
+        }
+    }
+}
 
 /// The front end a request was routed to (REST when no router tagged it: the fallbacks).
 pub fn front_end_of(request: &Request) -> FrontEnd {

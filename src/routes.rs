@@ -13,9 +13,8 @@ use tracing::Level;
 
 use crate::app::{AppState, MAX_BODY_BYTES, REQUEST_ID_HEADER};
 use crate::config::Config;
-use crate::error::FrontEnd;
 use crate::limit::InFlight;
-use crate::middleware::{api, cors, drop_malformed_request_id};
+use crate::middleware::{FrontEnd, api, cors, drop_malformed_request_id};
 use crate::{graphql, health, prometheus, rest};
 
 pub fn router(state: AppState, config: &Config) -> Router {
