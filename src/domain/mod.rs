@@ -4,7 +4,8 @@ mod task;
 mod user;
 
 pub use task::{
-    NewTask, SortDirection, SortField, StatusFilter, TaskDescription, TaskFilter, TaskPatch, TaskTitle,
+    NewTask, SearchRefusal, SearchText, SortDirection, SortField, StatusFilter, TaskDescription, TaskFilter,
+    TaskPatch, TaskTitle,
 };
 pub use user::{Owner, UserId, UserProfile};
 
