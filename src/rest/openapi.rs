@@ -86,6 +86,8 @@ pub fn yaml() -> anyhow::Result<String> {
 }
 
 // ---- parameters ---------------------------------------------------------------------------
+// The path is read by `super::extract::OwnerScope`, segment by segment, so that a foreign
+// `user_id` is a 403 before anything else is looked at; these types describe it.
 
 /// `{user_id}`: whose tasks. It must equal the token's user id (exact, case-sensitive), else 403.
 #[derive(IntoParams)]
@@ -276,7 +278,7 @@ fn json_response(description: &str, schema: &str, example: ErrorBody) -> Respons
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{SearchText, TaskDescription, TaskTitle};
+    use crate::domain::{SearchText, TaskDescription, TaskTitle, UserId};
 
     /// The lengths in the document are literals (utoipa takes no constants there): they must be
     /// the domain's.
@@ -303,5 +305,10 @@ mod tests {
             .find(|parameter| parameter["name"] == "search")
             .expect("a search parameter");
         assert_eq!(search["schema"]["maxLength"], SearchText::MAX_CHARS);
+        let user_id = parameters
+            .iter()
+            .find(|parameter| parameter["name"] == "user_id")
+            .expect("a user_id parameter");
+        assert_eq!(user_id["schema"]["maxLength"], UserId::MAX_CHARS);
     }
 }
