@@ -136,6 +136,7 @@ pub struct TaskFilter {
 }
 
 impl TaskFilter {
+    /// A filter whose search passed [`SearchText::parse`]: how both front ends build one.
     pub fn new(status: StatusFilter, search: Option<SearchText>) -> Self {
         Self {
             status,
@@ -153,6 +154,7 @@ pub struct SearchText(String);
 impl SearchText {
     pub const MAX_CHARS: usize = 1000;
 
+    /// Control characters are named before the length, as the first rule broken.
     pub fn parse(raw: String) -> Result<Self, SearchRefusal> {
         if has_forbidden_control(&raw) {
             return Err(SearchRefusal::ControlCharacter);

@@ -261,6 +261,7 @@ pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(value: D) -> Resu
 pub struct Bounded<const MIN: i64, const MAX: i64, const DEFAULT: i64>(i64);
 
 impl<const MIN: i64, const MAX: i64, const DEFAULT: i64> Bounded<MIN, MAX, DEFAULT> {
+    /// The number, in `MIN..=MAX`.
     pub fn get(self) -> i64 {
         self.0
     }

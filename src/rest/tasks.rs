@@ -217,7 +217,7 @@ pub struct ListQuery {
     skip: Option<Skipped>,
 }
 
-/// The list query, validated.
+/// The list query, validated: what `service::list_with_total` takes.
 pub struct ListParams {
     pub filter: TaskFilter,
     pub sort: SortField,
