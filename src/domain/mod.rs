@@ -18,7 +18,8 @@ pub use repeat::{Repeat, check_repeat_has_due_date};
 pub use tags::{Tag, TaskTags};
 
 pub use task::{
-    NewTask, SortDirection, SortField, StatusFilter, TaskDescription, TaskFilter, TaskPatch, TaskTitle,
+    NewTask, SearchRefusal, SearchText, SortDirection, SortField, StatusFilter, TaskDescription, TaskFilter,
+    TaskPatch, TaskTitle,
 };
 pub use user::{Owner, UserId, UserProfile};
 

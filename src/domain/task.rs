@@ -131,8 +131,71 @@ pub enum SortDirection {
 pub struct TaskFilter {
     pub status: StatusFilter,
     /// Case-insensitive (ASCII letters) substring of the title or the description; `%` and `_`
-    /// are literal characters.
+    /// are literal characters. Always a [`SearchText`] that passed its rule.
     pub search: Option<String>,
+}
+
+impl TaskFilter {
+    /// A filter whose search passed [`SearchText::parse`]: how both front ends build one.
+    pub fn new(status: StatusFilter, search: Option<SearchText>) -> Self {
+        Self {
+            status,
+            search: search.map(SearchText::into_inner),
+        }
+    }
+}
+
+/// What a list searches titles and descriptions for: at most 1000 characters, with no control
+/// characters other than `\n`, `\r`, `\t`. Kept exactly as sent (an empty one matches every
+/// task).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchText(String);
+
+impl SearchText {
+    pub const MAX_CHARS: usize = 1000;
+
+    /// Control characters are named before the length, as the first rule broken.
+    pub fn parse(raw: String) -> Result<Self, SearchRefusal> {
+        if has_forbidden_control(&raw) {
+            return Err(SearchRefusal::ControlCharacter);
+        }
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err(SearchRefusal::TooLong);
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Why a search text was refused. The rule is one; the wording is each front end's: GraphQL
+/// says it plainly (the `Display` text), REST in pydantic's terms ([`Self::field_error`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SearchRefusal {
+    #[error("search must not contain control characters")]
+    ControlCharacter,
+    #[error("search must be at most {} characters", SearchText::MAX_CHARS)]
+    TooLong,
+}
+
+impl SearchRefusal {
+    pub const FIELD: &'static str = "search";
+
+    /// The refusal as pydantic words it, for the `search` field.
+    pub fn field_error(self) -> FieldError {
+        match self {
+            Self::ControlCharacter => {
+                FieldError::new(Self::FIELD, "value_error", format!("Value error, {self}"))
+            }
+            Self::TooLong => FieldError::new(
+                Self::FIELD,
+                "string_too_long",
+                format!("String should have at most {} characters", SearchText::MAX_CHARS),
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +237,48 @@ mod tests {
         );
         assert!(TaskTitle::parse("a\tb").is_ok());
         assert!(TaskDescription::parse("line\r\nline\t").is_ok());
+    }
+
+    #[test]
+    fn a_search_is_bounded_free_of_control_characters_and_kept_exactly() {
+        let kept = |raw: &str| SearchText::parse(raw.to_owned()).map(SearchText::into_inner);
+        assert_eq!(kept(" 100% _done_\t"), Ok(" 100% _done_\t".to_owned()));
+        assert_eq!(kept(""), Ok(String::new()));
+        assert_eq!(kept(&"é".repeat(1000)).map(|s| s.chars().count()), Ok(1000));
+        assert_eq!(kept(&"s".repeat(1001)), Err(SearchRefusal::TooLong));
+        assert_eq!(kept("a\u{0}b"), Err(SearchRefusal::ControlCharacter));
+        assert_eq!(kept("\u{85}"), Err(SearchRefusal::ControlCharacter));
+        // Control characters are named before the length.
+        assert_eq!(
+            kept(&format!("{}\u{1}", "s".repeat(1001))),
+            Err(SearchRefusal::ControlCharacter)
+        );
+    }
+
+    #[test]
+    fn a_refused_search_is_worded_plainly_or_as_pydantic_does() {
+        assert_eq!(
+            SearchRefusal::ControlCharacter.to_string(),
+            "search must not contain control characters"
+        );
+        assert_eq!(
+            SearchRefusal::TooLong.to_string(),
+            "search must be at most 1000 characters"
+        );
+        let control = SearchRefusal::ControlCharacter.field_error();
+        assert_eq!(
+            (control.field(), control.kind, control.message.as_str()),
+            (
+                "search".to_owned(),
+                "value_error",
+                "Value error, search must not contain control characters"
+            )
+        );
+        let long = SearchRefusal::TooLong.field_error();
+        assert_eq!(
+            (long.kind, long.message.as_str()),
+            ("string_too_long", "String should have at most 1000 characters")
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use super::error::{GqlResult, bad_input};
 use super::pagination::{self, PageArgs, TaskConnection};
 use super::scope::require_owner;
 use crate::domain::{
-    FieldError, NewTask, SortDirection, SortField, StatusFilter, TaskDescription, TaskPatch, TaskTitle,
-    has_forbidden_control,
+    FieldError, NewTask, SearchRefusal, SearchText, SortDirection, SortField, StatusFilter, TaskDescription,
+    TaskPatch, TaskTitle,
 };
 use crate::entity::{task, user};
 use crate::error::AppError;
@@ -132,26 +132,15 @@ pub struct TaskFilterInput {
 }
 
 impl TaskFilterInput {
-    const MAX_SEARCH_CHARS: usize = 1000;
-
-    /// The domain filter; an absent filter is every task.
+    /// The domain filter; an absent filter is every task. The search rule is the domain's
+    /// ([`SearchText`]), the same REST applies.
     pub fn parse(filter: Option<Self>) -> Result<crate::domain::TaskFilter, AppError> {
         let Self { status, search } = filter.unwrap_or_default();
-        if let Some(search) = &search {
-            if has_forbidden_control(search) {
-                return Err(bad_input("search", "search must not contain control characters"));
-            }
-            if search.chars().count() > Self::MAX_SEARCH_CHARS {
-                return Err(bad_input(
-                    "search",
-                    format!("search must be at most {} characters", Self::MAX_SEARCH_CHARS),
-                ));
-            }
-        }
-        Ok(crate::domain::TaskFilter {
-            status: status.into(),
-            search,
-        })
+        let search = search
+            .map(SearchText::parse)
+            .transpose()
+            .map_err(|refusal| bad_input(SearchRefusal::FIELD, refusal.to_string()))?;
+        Ok(crate::domain::TaskFilter::new(status.into(), search))
     }
 }
 

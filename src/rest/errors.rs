@@ -1,7 +1,7 @@
 //! Errors in FastAPI's shapes: `{"detail": "..."}`, or for validation
 //! `{"detail": [{"loc", "msg", "type"}]}`; every body also carries a one-line `message`. The
 //! bodies are the types below, so the OpenAPI document (`super::openapi`) describes exactly
-//! what is sent.
+//! what is sent, and its examples are [`ErrorBody`]s of the errors they illustrate.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -14,7 +14,7 @@ use crate::error::AppError;
 /// Every error but a validation failure: `detail` for FastAPI clients, `message` for the web
 /// frontend (the same text).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"detail": "Task not found", "message": "Task not found"}))]
+#[schema(example = json!(ErrorBody::from(AppError::NotFound)))]
 pub struct ErrorMessage {
     /// What went wrong.
     pub detail: String,
@@ -33,13 +33,7 @@ impl ErrorMessage {
 
 /// A validation failure (422): every problem found, as FastAPI reports them.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(
-    as = HTTPValidationError,
-    example = json!({
-        "detail": [{"loc": ["body", "title"], "msg": "Field required", "type": "missing"}],
-        "message": "Validation failed: body.title: Field required"
-    })
-)]
+#[schema(as = HTTPValidationError, example = json!(ErrorBody::missing_title()))]
 pub struct HttpValidationError {
     /// The problems, at least one.
     #[schema(min_items = 1)]
@@ -90,39 +84,60 @@ impl IntoResponse for RestError {
     }
 }
 
+/// The body of a REST error answer.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ErrorBody {
+    Message(ErrorMessage),
+    Validation(HttpValidationError),
+}
+
+/// Validation errors are placed in the request's `body` unless their location already names the
+/// part (`body`, `query`).
+impl From<AppError> for ErrorBody {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Validation(errors) => {
+                let detail: Vec<ValidationError> = errors
+                    .into_iter()
+                    .map(|error| match error.loc.first() {
+                        Some(LocPart::Name(part)) if part == "body" || part == "query" => error,
+                        _ => error.within("body"),
+                    })
+                    .map(ValidationError::from)
+                    .collect();
+                let summary = detail
+                    .iter()
+                    .map(|issue| {
+                        let loc = issue.loc.iter().map(LocPart::to_string).collect::<Vec<_>>();
+                        format!("{}: {}", loc.join("."), issue.msg)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Self::Validation(HttpValidationError {
+                    detail,
+                    message: format!("Validation failed: {summary}"),
+                })
+            }
+            error => Self::Message(ErrorMessage::new(&error.to_string())),
+        }
+    }
+}
+
+impl ErrorBody {
+    /// The answer to a new task without a title: the document's example of a 422.
+    pub fn missing_title() -> Self {
+        AppError::invalid(super::extract::missing(vec!["body".into(), "title".into()])).into()
+    }
+}
+
 /// The one place an [`AppError`] becomes a REST answer: its status and headers, and a
-/// FastAPI-shaped body. Validation errors are placed in the request's `body` unless their
-/// location already names the part (`body`, `query`).
+/// FastAPI-shaped body ([`ErrorBody`]).
 pub fn render(error: AppError) -> Response {
     error.log_cause();
     let status = error.status();
     let headers = error.headers();
-    let mut response = match error {
-        AppError::Validation(errors) => {
-            let detail: Vec<ValidationError> = errors
-                .into_iter()
-                .map(|error| match error.loc.first() {
-                    Some(LocPart::Name(part)) if part == "body" || part == "query" => error,
-                    _ => error.within("body"),
-                })
-                .map(ValidationError::from)
-                .collect();
-            let summary = detail
-                .iter()
-                .map(|issue| {
-                    let loc = issue.loc.iter().map(LocPart::to_string).collect::<Vec<_>>();
-                    format!("{}: {}", loc.join("."), issue.msg)
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            let body = HttpValidationError {
-                detail,
-                message: format!("Validation failed: {summary}"),
-            };
-            (status, Json(body)).into_response()
-        }
-        error => (status, Json(ErrorMessage::new(&error.to_string()))).into_response(),
-    };
+    let mut response = (status, Json(ErrorBody::from(error))).into_response();
     response.headers_mut().extend(headers);
     response
 }

@@ -1,5 +1,12 @@
 //! Extractors that give the contract's answers instead of axum's plain-text rejections, in the
 //! contract's order: 401 → 403 → 422 → 404.
+//!
+//! Inputs are declared once, as serde types ([`Input`], in `super::tasks`): what a handler
+//! parses is what the OpenAPI document describes. FastAPI reports every problem of an input at
+//! once and serde stops at the first, so [`read`] reads an input again after each refused field,
+//! with a placeholder in that field, until the deserializer accepts it; the domain's rules then
+//! run on the fields it accepted. Each refusal is reported where `serde_path_to_error` found it,
+//! in pydantic's words ([`pydantic`]).
 
 use std::collections::HashMap;
 
@@ -9,17 +16,16 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use percent_encoding::percent_decode_str;
 use sea_orm::DatabaseConnection;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::errors::RestError;
 use crate::app::AppState;
 use crate::auth::{AuthUser, RequestMeta, access_denied};
-use crate::domain::{
-    FieldError, NewTask, Owner, SortDirection, SortField, StatusFilter, TaskDescription, TaskFilter,
-    TaskPatch, TaskTitle, has_forbidden_control,
-};
+use crate::domain::{FieldError, LocPart, Owner};
 use crate::error::AppError;
-use crate::service::{self, tasks::OffsetPage};
+use crate::service;
 
 /// The caller, checked against the `{user_id}` of the path (403 on a mismatch) and provisioned,
 /// with the database it may use: the only way a REST handler reaches the database, and only
@@ -93,15 +99,224 @@ fn path_params(parts: &Parts) -> HashMap<&'static str, Result<String, String>> {
         .collect()
 }
 
-/// A JSON object body. No `Content-Type` is read as JSON (as FastAPI does); another media type,
-/// malformed JSON or a non-object is a 422; a body over the limit is a 413.
-pub struct JsonObject(pub Map<String, Value>);
+/// A request input, declared once as a serde type: the handler's extractor deserializes it, the
+/// OpenAPI document describes it, and [`Input::validate`] turns it into what the service takes.
+///
+/// `Default` serves as the placeholder of a refused field (its serialized value must
+/// deserialize again; a unit test per input checks that), so the rest of the input can still be
+/// read and checked.
+pub trait Input: DeserializeOwned + Serialize + Default {
+    /// What the service takes.
+    type Valid;
+
+    /// Applies the domain's rules. Every field goes through [`Checks::field`], in declaration
+    /// order, which is the order problems are reported in.
+    fn validate(self, checks: &mut Checks) -> Option<Self::Valid>;
+}
+
+/// The problems found with an input so far: the fields the deserializer refused (not yet
+/// placed), then everything in the order [`Input::validate`] checked the fields.
+pub struct Checks {
+    part: &'static str,
+    refused: Vec<(String, FieldError)>,
+    found: Vec<FieldError>,
+}
+
+impl Checks {
+    /// The value of the field `name` once `rule` holds. `None` if the deserializer refused the
+    /// field (its value is then a placeholder and `rule` does not run) or `rule` fails; the
+    /// problem is recorded either way.
+    pub fn field<T>(&mut self, name: &str, rule: impl FnOnce() -> Result<T, FieldError>) -> Option<T> {
+        if let Some(index) = self.refused.iter().position(|(field, _)| field == name) {
+            let (_, refusal) = self.refused.remove(index);
+            self.found.push(refusal);
+            return None;
+        }
+        rule()
+            .map_err(|error| self.found.push(error.within(self.part)))
+            .ok()
+    }
+
+    fn finish<T>(mut self, valid: Option<T>) -> Result<T, AppError> {
+        self.found
+            .extend(self.refused.into_iter().map(|(_, refusal)| refusal));
+        match valid {
+            Some(valid) if self.found.is_empty() => Ok(valid),
+            _ if !self.found.is_empty() => Err(AppError::Validation(self.found)),
+            _ => Err(AppError::Internal(anyhow::anyhow!(
+                "an input was refused without a reason"
+            ))),
+        }
+    }
+}
+
+/// Reads `T` from the fields of `object` (found in the request's `part`), every problem found.
+fn read<T: Input>(object: Map<String, Value>, part: &'static str) -> Result<T::Valid, AppError> {
+    let (typed, mut checks) = deserialize::<T>(object, part);
+    let valid = typed.and_then(|typed| typed.validate(&mut checks));
+    checks.finish(valid)
+}
+
+/// Deserializes `T`, collecting every field the deserializer refuses: a refused field takes its
+/// value in `T::default()` (or is removed when that value is not serialized) and the object is
+/// read again, so each round refuses a new field and the rounds are at most one per field.
+fn deserialize<T: Input>(object: Map<String, Value>, part: &'static str) -> (Option<T>, Checks) {
+    let mut checks = Checks {
+        part,
+        refused: Vec::new(),
+        found: Vec::new(),
+    };
+    let mut object = Value::Object(object);
+    let mut placeholder = None;
+    loop {
+        let error = match serde_path_to_error::deserialize::<_, T>(&object) {
+            Ok(typed) => return (Some(typed), checks),
+            Err(error) => error,
+        };
+        let (field, kind, message) = pydantic(&error);
+        if checks.refused.iter().any(|(refused, _)| *refused == field) {
+            // The placeholder was refused too: a bug in `T`'s `Default`, reported as what it is.
+            tracing::error!(field, "the placeholder of an input field was refused");
+            return (None, checks);
+        }
+        let placeholder = placeholder.get_or_insert_with(|| match serde_json::to_value(T::default()) {
+            Ok(Value::Object(fields)) => fields,
+            _ => Map::new(),
+        });
+        if let Value::Object(fields) = &mut object {
+            match placeholder.get(&field) {
+                Some(value) => fields.insert(field.clone(), value.clone()),
+                None => fields.remove(&field),
+            };
+        }
+        let loc = vec![part.into(), field.clone().into()];
+        checks.refused.push((field, FieldError::at(loc, kind, message)));
+    }
+}
+
+/// Nothing where something is required: a body, or a field of it.
+pub fn missing(loc: Vec<LocPart>) -> FieldError {
+    FieldError::at(loc, "missing", "Field required")
+}
+
+const STRING_TYPE: &str = "Input should be a valid string";
+const BOOL_TYPE: &str = "Input should be a valid boolean";
+const INT_PARSING: &str = "Input should be a valid integer, unable to parse string as an integer";
+const GREATER_THAN_EQUAL: &str = "Input should be greater than or equal to";
+const LESS_THAN_EQUAL: &str = "Input should be less than or equal to";
+
+/// The field a deserializer's refusal is about, and pydantic's type and message for it. serde's
+/// errors are text: these are the texts of the standard visitors (`a string`, `a boolean`, an
+/// unknown unit variant, a missing field) and of [`Bounded`], each pinned by a unit test.
+fn pydantic(error: &serde_path_to_error::Error<serde_json::Error>) -> (String, &'static str, String) {
+    let text = error.inner().to_string();
+    let field = match error.path().iter().next() {
+        Some(serde_path_to_error::Segment::Map { key }) => key.clone(),
+        // A missing field is reported on the object itself: "missing field `title`".
+        _ => text.split('`').nth(1).unwrap_or_default().to_owned(),
+    };
+    let (kind, message) = if text.starts_with("missing field `") {
+        let required = missing(Vec::new());
+        (required.kind, required.message)
+    } else if text.ends_with("expected a string") {
+        ("string_type", STRING_TYPE.to_owned())
+    } else if text.ends_with("expected a boolean") {
+        ("bool_type", BOOL_TYPE.to_owned())
+    } else if let Some((_, expected)) = text
+        .strip_prefix("unknown variant `")
+        .and_then(|rest| rest.rsplit_once(", expected "))
+    {
+        // "one of `a`, `b`, `c`" or "`a` or `b`": the names are between backquotes.
+        let choices: Vec<String> = expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|name| format!("'{name}'"))
+            .collect();
+        ("enum", format!("Input should be one of {}", choices.join(", ")))
+    } else if text == INT_PARSING {
+        ("int_parsing", text)
+    } else if text.starts_with(GREATER_THAN_EQUAL) {
+        ("greater_than_equal", text)
+    } else if text.starts_with(LESS_THAN_EQUAL) {
+        ("less_than_equal", text)
+    } else {
+        ("value_error", format!("Value error, {text}"))
+    };
+    (field, kind, message)
+}
+
+/// For a field that may be absent, null or a value, each meaning something else (an update's
+/// `description`): present, it is deserialized as `T` (so `null` is `Some(None)` for an
+/// `Option`, and a refusal for anything else); absent, `#[serde(default)]` makes it `None`.
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(value: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(value).map(Some)
+}
+
+/// An integer query parameter in `MIN..=MAX`, `DEFAULT` when absent, read from its text as
+/// FastAPI does (surrounding whitespace and a `+` sign allowed). The bounds and the default are
+/// in the type, so the check and the document cannot differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Bounded<const MIN: i64, const MAX: i64, const DEFAULT: i64>(i64);
+
+impl<const MIN: i64, const MAX: i64, const DEFAULT: i64> Bounded<MIN, MAX, DEFAULT> {
+    /// The number, in `MIN..=MAX`.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl<const MIN: i64, const MAX: i64, const DEFAULT: i64> Default for Bounded<MIN, MAX, DEFAULT> {
+    fn default() -> Self {
+        Self(DEFAULT)
+    }
+}
+
+impl<'de, const MIN: i64, const MAX: i64, const DEFAULT: i64> Deserialize<'de>
+    for Bounded<MIN, MAX, DEFAULT>
+{
+    fn deserialize<D: Deserializer<'de>>(value: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(value)?;
+        let number: i128 = text.trim().parse().map_err(|_| D::Error::custom(INT_PARSING))?;
+        if number < i128::from(MIN) {
+            return Err(D::Error::custom(format!("{GREATER_THAN_EQUAL} {MIN}")));
+        }
+        i64::try_from(number)
+            .ok()
+            .filter(|number| *number <= MAX)
+            .map(Self)
+            .ok_or_else(|| D::Error::custom(format!("{LESS_THAN_EQUAL} {MAX}")))
+    }
+}
+
+impl<const MIN: i64, const MAX: i64, const DEFAULT: i64> utoipa::PartialSchema
+    for Bounded<MIN, MAX, DEFAULT>
+{
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .default(Some(DEFAULT.into()))
+            .minimum(Some(MIN))
+            .maximum(Some(MAX))
+            .into()
+    }
+}
+
+impl<const MIN: i64, const MAX: i64, const DEFAULT: i64> utoipa::ToSchema for Bounded<MIN, MAX, DEFAULT> {}
+
+/// A JSON object body read as `T`, then validated: a [`NewTask`](crate::domain::NewTask) for
+/// `JsonBody<CreateTaskBody>`. No `Content-Type` is read as JSON (as FastAPI does); another media
+/// type, malformed JSON or a non-object is a 422; a body over the limit is a 413.
+pub struct JsonBody<T: Input>(pub T::Valid);
 
 fn body_issue(kind: &'static str, message: impl Into<String>) -> RestError {
     AppError::invalid(FieldError::at(vec!["body".into()], kind, message)).into()
 }
 
-impl<S: Send + Sync> FromRequest<S> for JsonObject {
+impl<S: Send + Sync, T: Input> FromRequest<S> for JsonBody<T> {
     type Rejection = RestError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -125,10 +340,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
         }
         let bytes = Bytes::from_request(request, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(body_issue("missing", "Field required"));
+            return Err(AppError::invalid(missing(vec!["body".into()])).into());
         }
         match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(object)) => Ok(Self(object)),
+            Ok(Value::Object(object)) => Ok(Self(read::<T>(object, "body")?)),
             Ok(_) => Err(body_issue(
                 "model_attributes_type",
                 "Input should be a valid dictionary or object to extract fields from",
@@ -143,215 +358,204 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     }
 }
 
-/// Collects every problem with a body, as FastAPI reports all of them at once.
-#[derive(Default)]
-struct Issues(Vec<FieldError>);
+/// A query string read as `T`, then validated. For a repeated parameter the last value counts;
+/// parameters `T` does not name are ignored.
+pub struct QueryParams<T: Input>(pub T::Valid);
 
-impl Issues {
-    fn push(&mut self, issue: FieldError) {
-        self.0.push(issue);
+impl<S: Send + Sync, T: Input> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = RestError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or_default();
+        let params: Map<String, Value> = form_urlencoded::parse(raw.as_bytes())
+            .map(|(name, value)| (name.into_owned(), Value::String(value.into_owned())))
+            .collect();
+        Ok(Self(read::<T>(params, "query")?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A field of each kind the inputs use.
+    #[derive(Debug, Default, Deserialize, Serialize)]
+    struct Sample {
+        name: String,
+        #[serde(default)]
+        flag: bool,
+        #[serde(default)]
+        pick: Option<Pick>,
+        #[serde(default)]
+        pair: Option<Pair>,
+        #[serde(default)]
+        count: Option<Bounded<1, 10, 5>>,
+        #[serde(default)]
+        small: Option<u8>,
     }
 
-    fn wrong_type(&mut self, field: &'static str, kind: &'static str, message: &str) {
-        self.push(FieldError::new(field, kind, message).within("body"));
+    #[derive(Debug, Deserialize, Serialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Pick {
+        One,
+        Two,
+        Three,
     }
 
-    fn finish<T>(self, value: T) -> Result<T, AppError> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(AppError::Validation(self.0))
+    #[derive(Debug, Deserialize, Serialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Pair {
+        Yes,
+        No,
+    }
+
+    impl Input for Sample {
+        type Valid = (String, Option<i64>);
+
+        fn validate(self, checks: &mut Checks) -> Option<Self::Valid> {
+            let name = checks.field("name", || {
+                if self.name == "bad" {
+                    Err(FieldError::new("name", "value_error", "Value error, bad name"))
+                } else {
+                    Ok(self.name)
+                }
+            });
+            let flag = checks.field("flag", || Ok(self.flag));
+            let pick = checks.field("pick", || Ok(self.pick));
+            let pair = checks.field("pair", || Ok(self.pair));
+            let count = checks.field("count", || Ok(self.count));
+            let small = checks.field("small", || Ok(self.small));
+            let _ = (flag?, pick?, pair?, small?);
+            Some((name?, count?.map(Bounded::get)))
         }
     }
-}
 
-const STRING_TYPE: &str = "Input should be a valid string";
-const BOOL_TYPE: &str = "Input should be a valid boolean";
-
-fn title(issues: &mut Issues, value: &Value) -> Option<TaskTitle> {
-    match value {
-        Value::String(raw) => TaskTitle::parse(raw)
-            .map_err(|e| issues.push(e.within("body")))
-            .ok(),
-        _ => {
-            issues.wrong_type("title", "string_type", STRING_TYPE);
-            None
-        }
-    }
-}
-
-/// `null` clears the description; a string is validated.
-fn description(issues: &mut Issues, value: &Value) -> Option<Option<TaskDescription>> {
-    match value {
-        Value::Null => Some(None),
-        Value::String(raw) => TaskDescription::parse(raw)
-            .map(Some)
-            .map_err(|e| issues.push(e.within("body")))
-            .ok(),
-        _ => {
-            issues.wrong_type("description", "string_type", STRING_TYPE);
-            None
-        }
-    }
-}
-
-fn completed(issues: &mut Issues, value: &Value) -> Option<bool> {
-    match value {
-        Value::Bool(flag) => Some(*flag),
-        _ => {
-            issues.wrong_type("completed", "bool_type", BOOL_TYPE);
-            None
-        }
-    }
-}
-
-/// `{"title", "description"?, "completed"?}`; other fields (`id`, `user_id`, timestamps,
-/// anything unknown) are ignored.
-pub fn new_task(body: &Map<String, Value>) -> Result<NewTask, AppError> {
-    let mut issues = Issues::default();
-    let parsed_title = match body.get("title") {
-        Some(value) => title(&mut issues, value),
-        None => {
-            issues.push(FieldError::new("title", "missing", "Field required").within("body"));
-            None
-        }
-    };
-    let parsed_description = body.get("description").and_then(|v| description(&mut issues, v));
-    let parsed_completed = body.get("completed").map(|v| completed(&mut issues, v));
-    match parsed_title {
-        Some(title) if issues.0.is_empty() => Ok(NewTask {
-            title,
-            description: parsed_description.flatten(),
-            completed: parsed_completed.flatten().unwrap_or(false),
-        }),
-        _ => Err(AppError::Validation(issues.0)),
-    }
-}
-
-/// Any of `title`, `description` (null clears it), `completed`; only given fields change.
-pub fn task_patch(body: &Map<String, Value>) -> Result<TaskPatch, AppError> {
-    let mut issues = Issues::default();
-    let patch = TaskPatch {
-        title: body.get("title").and_then(|v| title(&mut issues, v)),
-        description: body.get("description").and_then(|v| description(&mut issues, v)),
-        completed: body.get("completed").and_then(|v| completed(&mut issues, v)),
-    };
-    issues.finish(patch)
-}
-
-/// The list query of `GET /api/{user_id}/tasks`, validated.
-pub struct ListParams {
-    pub filter: TaskFilter,
-    pub sort: SortField,
-    pub direction: SortDirection,
-    pub page: OffsetPage,
-}
-
-impl ListParams {
-    pub const MAX_LIMIT: u64 = 1000;
-    pub const DEFAULT_LIMIT: u64 = 100;
-    const MAX_SEARCH_CHARS: usize = 1000;
-
-    /// Parses the raw query string. Unknown parameters are ignored; for a repeated one the last
-    /// value counts; `status` wins over `completed` and `offset` over `skip`.
-    pub fn parse(raw_query: Option<&str>) -> Result<Self, AppError> {
-        let params: HashMap<String, String> =
-            form_urlencoded::parse(raw_query.unwrap_or_default().as_bytes())
-                .into_owned()
-                .collect();
-        let mut issues = Issues::default();
-        let mut enumerated = |name: &'static str, choices: &[&'static str]| -> Option<&'static str> {
-            let value = params.get(name)?;
-            let found = choices.iter().copied().find(|choice| choice == value);
-            if found.is_none() {
-                let expected = choices
-                    .iter()
-                    .map(|c| format!("'{c}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                issues.push(FieldError::at(
-                    vec!["query".into(), name.into()],
-                    "enum",
-                    format!("Input should be one of {expected}"),
-                ));
-            }
-            found
+    fn problems(input: Value, part: &'static str) -> Vec<(String, &'static str, String)> {
+        let Value::Object(object) = input else {
+            panic!("an object")
         };
-        let status = enumerated("status", &["all", "pending", "completed"]);
-        let completed_alias = enumerated("completed", &["true", "false"]);
-        let sort = enumerated(
-            "sort",
-            &["created", "updated", "title", "created_at", "updated_at"],
+        match read::<Sample>(object, part) {
+            Err(AppError::Validation(errors)) => errors
+                .into_iter()
+                .map(|error| (error.field(), error.kind, error.message))
+                .collect(),
+            other => panic!("a validation error, not {other:?}"),
+        }
+    }
+
+    fn problem(field: &str, kind: &'static str, message: &str) -> (String, &'static str, String) {
+        (field.to_owned(), kind, message.to_owned())
+    }
+
+    #[test]
+    fn every_refused_field_is_reported_in_pydantic_terms_in_field_order() {
+        let found = problems(
+            serde_json::json!({
+                "count": "0", "pair": "maybe", "pick": "four", "flag": "yes", "small": 300
+            }),
+            "body",
         );
-        let order = enumerated("order", &["asc", "desc"]);
-
-        let mut integer = |name: &'static str, min: u64, max: u64| -> Option<u64> {
-            let value = params.get(name)?;
-            let loc = vec!["query".into(), name.into()];
-            match value.trim().parse::<i128>() {
-                Err(_) => issues.push(FieldError::at(
-                    loc,
-                    "int_parsing",
-                    "Input should be a valid integer, unable to parse string as an integer",
-                )),
-                Ok(n) if n < i128::from(min) => issues.push(FieldError::at(
-                    loc,
+        assert_eq!(
+            found,
+            [
+                problem("body.name", "missing", "Field required"),
+                problem("body.flag", "bool_type", BOOL_TYPE),
+                problem(
+                    "body.pick",
+                    "enum",
+                    "Input should be one of 'one', 'two', 'three'"
+                ),
+                problem("body.pair", "enum", "Input should be one of 'yes', 'no'"),
+                problem(
+                    "body.count",
                     "greater_than_equal",
-                    format!("Input should be greater than or equal to {min}"),
-                )),
-                Ok(n) if n > i128::from(max) => issues.push(FieldError::at(
-                    loc,
-                    "less_than_equal",
-                    format!("Input should be less than or equal to {max}"),
-                )),
-                Ok(n) => return u64::try_from(n).ok(),
-            }
-            None
-        };
-        let limit = integer("limit", 1, Self::MAX_LIMIT);
-        let offset = integer("offset", 0, i64::MAX as u64);
-        let skip = integer("skip", 0, i64::MAX as u64);
-
-        let search = params.get("search").cloned();
-        if let Some(search) = &search {
-            let loc = || vec!["query".into(), "search".into()];
-            if has_forbidden_control(search) {
-                issues.push(FieldError::at(
-                    loc(),
+                    "Input should be greater than or equal to 1"
+                ),
+                // A kind of refusal without a pydantic name is still the client's mistake.
+                problem(
+                    "body.small",
                     "value_error",
-                    "Value error, search must not contain control characters",
-                ));
-            } else if search.chars().count() > Self::MAX_SEARCH_CHARS {
-                issues.push(FieldError::at(
-                    loc(),
-                    "string_too_long",
-                    format!("String should have at most {} characters", Self::MAX_SEARCH_CHARS),
-                ));
-            }
-        }
+                    "Value error, invalid value: integer `300`, expected u8",
+                ),
+            ]
+        );
+    }
 
-        let status = match (status, completed_alias) {
-            (Some("pending"), _) | (None, Some("false")) => StatusFilter::Pending,
-            (Some("completed"), _) | (None, Some("true")) => StatusFilter::Completed,
-            _ => StatusFilter::All,
+    #[test]
+    fn a_domain_rule_runs_on_the_fields_the_deserializer_accepted() {
+        let found = problems(serde_json::json!({"name": "bad", "flag": 1}), "query");
+        assert_eq!(
+            found,
+            [
+                problem("query.name", "value_error", "Value error, bad name"),
+                problem("query.flag", "bool_type", BOOL_TYPE),
+            ]
+        );
+        let found = problems(serde_json::json!({"name": 5, "count": "11"}), "body");
+        assert_eq!(
+            found,
+            [
+                problem("body.name", "string_type", STRING_TYPE),
+                problem(
+                    "body.count",
+                    "less_than_equal",
+                    "Input should be less than or equal to 10"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_client_value_that_looks_like_serde_text_does_not_confuse_the_choices() {
+        let found = problems(
+            serde_json::json!({"name": "n", "pick": "x`, expected `nothing"}),
+            "query",
+        );
+        assert_eq!(
+            found,
+            [problem(
+                "query.pick",
+                "enum",
+                "Input should be one of 'one', 'two', 'three'"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_bounded_integer_is_read_from_text_as_fastapi_reads_it() {
+        let read = |text: &str| {
+            Bounded::<0, { i64::MAX }, 0>::deserialize(Value::String(text.to_owned()))
+                .map(Bounded::get)
+                .map_err(|error| error.to_string())
         };
-        let sort = match sort {
-            Some("updated" | "updated_at") => SortField::UpdatedAt,
-            Some("title") => SortField::Title,
-            _ => SortField::CreatedAt,
+        assert_eq!(read(" +42 "), Ok(42));
+        assert_eq!(read("9223372036854775807"), Ok(i64::MAX));
+        assert_eq!(
+            read("9223372036854775808"),
+            Err(format!("{LESS_THAN_EQUAL} {}", i64::MAX))
+        );
+        assert_eq!(
+            read("-99999999999999999999"),
+            Err(format!("{GREATER_THAN_EQUAL} 0"))
+        );
+        for not_an_integer in ["", "1.0", "1e3", "ten", &"9".repeat(40)] {
+            assert_eq!(
+                read(not_an_integer),
+                Err(INT_PARSING.to_owned()),
+                "{not_an_integer}"
+            );
+        }
+        assert_eq!(Bounded::<1, 1000, 100>::default().get(), 100);
+    }
+
+    #[test]
+    fn an_accepted_input_is_the_validated_value() {
+        let Value::Object(object) = serde_json::json!({"name": "ok", "count": "7", "other": [1]}) else {
+            panic!("an object")
         };
-        let direction = match order {
-            Some("asc") => SortDirection::Asc,
-            _ => SortDirection::Desc,
-        };
-        issues.finish(Self {
-            filter: TaskFilter { status, search },
-            sort,
-            direction,
-            page: OffsetPage {
-                limit: limit.unwrap_or(Self::DEFAULT_LIMIT),
-                offset: offset.or(skip).unwrap_or(0),
-            },
-        })
+        assert!(matches!(
+            read::<Sample>(object, "body"),
+            Ok((name, Some(7))) if name == "ok"
+        ));
     }
 }

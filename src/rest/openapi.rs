@@ -4,9 +4,11 @@
 //! (see `super::docs`), printed by `todo-api openapi`, and committed as `contracts/openapi.yaml`
 //! (a test fails when that file drifts).
 //!
-//! The handlers read their inputs by hand (to answer in FastAPI's shapes and in the contract's
-//! order), so the parameter and request body types here exist only to document those inputs;
-//! the contract fuzzer (`scripts/fuzz-rest.sh`) checks the server against them.
+//! Nothing here is written twice: the bodies and the query are the types the handlers
+//! deserialize (`super::tasks`), `/healthz` and `/readyz` are documented on their handlers
+//! (`crate::health`), and every example error body is the server's own text for that error (a
+//! test sends each case and compares). The contract fuzzer (`scripts/fuzz-rest.sh`) checks the
+//! server against the document.
 
 use std::collections::BTreeMap;
 
@@ -15,12 +17,14 @@ use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
-use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi};
 
-use super::errors::{ErrorMessage, HttpValidationError, ValidationError};
+use super::errors::{ErrorBody, ErrorMessage, HttpValidationError, ValidationError};
 use super::tasks;
+use crate::auth::AuthFailure;
 use crate::domain::LocPart;
 use crate::error::AppError;
+use crate::health;
 
 /// The name of the bearer security scheme the task routes require.
 pub const BEARER: &str = "bearer";
@@ -59,8 +63,8 @@ first; then 401 (authentication), 403 (the path `user_id` is not the token's use
         tasks::update,
         tasks::delete,
         tasks::toggle,
-        healthz,
-        readyz,
+        health::healthz,
+        health::readyz,
     ),
     components(schemas(ErrorMessage, HttpValidationError, ValidationError, LocPart)),
     modifiers(&SharedComponents),
@@ -82,6 +86,8 @@ pub fn yaml() -> anyhow::Result<String> {
 }
 
 // ---- parameters ---------------------------------------------------------------------------
+// The path is read by `super::extract::OwnerScope`, segment by segment, so that a foreign
+// `user_id` is a 403 before anything else is looked at; these types describe it.
 
 /// `{user_id}`: whose tasks. It must equal the token's user id (exact, case-sensitive), else 403.
 #[derive(IntoParams)]
@@ -102,149 +108,6 @@ pub struct TaskPath {
     /// The task id (a UUID). A malformed, unknown or foreign id is a 404.
     #[param(example = "01940c5e-7a3b-7cc2-9d4e-2f6a1b3c4d5e")]
     pub task_id: String,
-}
-
-/// Which tasks to list.
-#[derive(ToSchema)]
-#[schema(default = "all")]
-#[serde(rename_all = "snake_case")]
-#[allow(dead_code)] // documentation only: `ListParams::parse` reads the query
-pub enum StatusParam {
-    All,
-    Pending,
-    Completed,
-}
-
-/// The older clients' spelling of `status`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub enum CompletedParam {
-    #[serde(rename = "true")]
-    True,
-    #[serde(rename = "false")]
-    False,
-}
-
-/// The sort key. `created_at` and `updated_at` are aliases of `created` and `updated`.
-#[derive(ToSchema)]
-#[schema(default = "created")]
-#[serde(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum SortParam {
-    Created,
-    Updated,
-    Title,
-    CreatedAt,
-    UpdatedAt,
-}
-
-/// The sort direction.
-#[derive(ToSchema)]
-#[schema(default = "desc")]
-#[serde(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum OrderParam {
-    Asc,
-    Desc,
-}
-
-/// The query of `GET /api/{user_id}/tasks`. Unknown parameters are ignored; an unknown value is
-/// a 422; for a repeated parameter the last value counts.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct ListQuery {
-    /// Which tasks: all, only pending ones, or only completed ones.
-    #[param(inline, required = false)]
-    status: StatusParam,
-    /// Alias for older clients: `true` = `status=completed`, `false` = `status=pending`.
-    /// `status` wins when both are given.
-    #[param(inline, required = false)]
-    #[deprecated = "use `status`"]
-    completed: CompletedParam,
-    /// The sort key; ties are broken by `id` in the same direction. Titles sort by code point.
-    #[param(inline, required = false)]
-    sort: SortParam,
-    /// The sort direction.
-    #[param(inline, required = false)]
-    order: OrderParam,
-    /// A case-insensitive (ASCII letters) substring of the title or the description; `%`, `_`
-    /// and `\` are literal.
-    #[param(
-        required = false,
-        max_length = 1000,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    search: String,
-    /// Page size.
-    #[param(required = false, minimum = 1, maximum = 1000, default = 100)]
-    limit: u32,
-    /// How many matches to skip.
-    #[param(
-        required = false,
-        minimum = 0,
-        maximum = 9_223_372_036_854_775_807_i64,
-        default = 0
-    )]
-    offset: i64,
-    /// Alias of `offset` for older clients; `offset` wins when both are given.
-    #[param(required = false, minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
-    #[deprecated = "use `offset`"]
-    skip: i64,
-}
-
-// The `pattern` of text inputs is the rule "no Unicode category Cc except `\n`, `\r`, `\t`"
-// in ECMA-262 syntax, as OpenAPI requires.
-
-// ---- request bodies -----------------------------------------------------------------------
-
-/// A new task. `id`, `user_id`, timestamps and unknown fields are ignored.
-#[derive(ToSchema)]
-#[schema(example = json!({"title": "Buy milk", "description": "2 litres", "completed": false}))]
-#[allow(dead_code)] // documentation only: `extract::new_task` reads the body
-pub struct CreateTask {
-    /// Trimmed of Unicode whitespace at both ends, then 1 to 200 characters (Unicode scalar
-    /// values); no control characters other than `\n`, `\r`, `\t`.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    title: String,
-    /// Stored exactly as sent (never trimmed; `""` stays `""`), at most 1000 characters, no
-    /// control characters other than `\n`, `\r`, `\t`. Absent or null: no description.
-    #[schema(
-        max_length = 1000,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    description: Option<String>,
-    /// Whether the task starts completed.
-    #[schema(required = false, default = false)]
-    completed: bool,
-}
-
-/// A partial update: only the fields given change. `{}` is valid and changes nothing.
-#[derive(ToSchema)]
-#[schema(example = json!({"completed": true, "description": null}))]
-#[allow(dead_code)] // documentation only: `extract::task_patch` reads the body
-pub struct UpdateTask {
-    /// A new title, as for creation. `null` is a 422.
-    #[schema(
-        required = false,
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    title: String,
-    /// A new description, as for creation; `null` clears it.
-    #[schema(
-        max_length = 1000,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    description: Option<String>,
-    /// The new completion state. `null` is a 422.
-    #[schema(required = false)]
-    completed: bool,
 }
 
 // ---- responses ----------------------------------------------------------------------------
@@ -323,19 +186,16 @@ impl Modify for SharedComponents {
             )
             .description(Some("The scheme to authenticate with"))
             .build();
-        let error = |description: &str, example: &str| {
-            json_response(
-                description,
-                "ErrorMessage",
-                serde_json::json!({"detail": example, "message": example}),
-            )
+        // Each example is the body the server sends for that error.
+        let error = |description: &str, example: AppError| {
+            json_response(description, "ErrorMessage", ErrorBody::from(example))
         };
         let responses = [
             (
                 "BadRequest",
                 error(
                     "More than one `Authorization` header, or a body that could not be read",
-                    "Exactly one Authorization header is allowed",
+                    AppError::bad_request(AuthFailure::MultipleCredentials.message()),
                 )
                 .build(),
             ),
@@ -343,24 +203,20 @@ impl Modify for SharedComponents {
                 "Unauthorized",
                 error(
                     "No valid bearer token (missing, malformed, expired, bad signature, …)",
-                    "Not authenticated: an Authorization: Bearer <token> header is required",
+                    AppError::Unauthenticated(AuthFailure::MissingToken),
                 )
                 .header("WWW-Authenticate", www_authenticate)
                 .build(),
             ),
             (
                 "Forbidden",
-                error(
-                    "The path `user_id` is not the token's user",
-                    "Access denied: cannot access another user's tasks",
-                )
-                .build(),
+                error("The path `user_id` is not the token's user", AppError::Forbidden).build(),
             ),
             (
                 "NotFound",
                 error(
                     "No such task for this user (missing, malformed id, or someone else's)",
-                    "Task not found",
+                    AppError::NotFound,
                 )
                 .build(),
             ),
@@ -368,7 +224,7 @@ impl Modify for SharedComponents {
                 "PayloadTooLarge",
                 error(
                     "The request body is over 65,536 bytes (checked before authentication)",
-                    &AppError::PayloadTooLarge.to_string(),
+                    AppError::PayloadTooLarge,
                 )
                 .build(),
             ),
@@ -378,10 +234,7 @@ impl Modify for SharedComponents {
                     "Invalid input: a malformed or non-object JSON body, a wrong `Content-Type`, a \
                      field of the wrong type or out of range, or an unknown query value",
                     "HTTPValidationError",
-                    serde_json::json!({
-                        "detail": [{"loc": ["body", "title"], "msg": "Field required", "type": "missing"}],
-                        "message": "Validation failed: body.title: Field required",
-                    }),
+                    ErrorBody::missing_title(),
                 )
                 .build(),
             ),
@@ -389,7 +242,9 @@ impl Modify for SharedComponents {
                 "TooManyRequests",
                 error(
                     "Too many failed authentication attempts from this client; retry later",
-                    "Too many failed authentication attempts, retry later",
+                    AppError::TooManyRequests {
+                        retry_after: std::time::Duration::ZERO,
+                    },
                 )
                 .header("Retry-After", retry_after())
                 .build(),
@@ -398,7 +253,7 @@ impl Modify for SharedComponents {
                 "ServiceUnavailable",
                 error(
                     "The database is unreachable or saturated; retry later",
-                    "Service temporarily unavailable, retry shortly",
+                    AppError::Overloaded,
                 )
                 .header("Retry-After", retry_after())
                 .build(),
@@ -410,66 +265,50 @@ impl Modify for SharedComponents {
     }
 }
 
-fn json_response(description: &str, schema: &str, example: serde_json::Value) -> ResponseBuilder {
+fn json_response(description: &str, schema: &str, example: ErrorBody) -> ResponseBuilder {
     ResponseBuilder::new().description(description).content(
         "application/json",
         ContentBuilder::new()
             .schema(Some(Ref::from_schema_name(schema)))
-            .example(Some(example))
+            .example(serde_json::to_value(example).ok())
             .build(),
     )
 }
 
-// ---- operations endpoints ------------------------------------------------------------------
-// `/healthz` and `/readyz` are served by `crate::app`; these stubs only carry their description.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{SearchText, TaskDescription, TaskTitle, UserId};
 
-/// `{"status": "ok"}` or `{"status": "ready"}`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Status {
-    #[schema(example = "ok")]
-    status: String,
+    /// The lengths in the document are literals (utoipa takes no constants there): they must be
+    /// the domain's.
+    #[test]
+    fn documented_lengths_are_the_domains() {
+        let doc = serde_json::to_value(document()).expect("JSON");
+        let schemas = &doc["components"]["schemas"];
+        for body in ["CreateTask", "UpdateTask"] {
+            let properties = &schemas[body]["properties"];
+            assert_eq!(properties["title"]["maxLength"], TaskTitle::MAX_CHARS, "{body}");
+            assert_eq!(properties["title"]["minLength"], 1, "{body}");
+            assert_eq!(
+                properties["description"]["maxLength"],
+                TaskDescription::MAX_CHARS,
+                "{body}"
+            );
+        }
+        let parameters = doc["paths"]["/api/{user_id}/tasks"]["get"]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .clone();
+        let search = parameters
+            .iter()
+            .find(|parameter| parameter["name"] == "search")
+            .expect("a search parameter");
+        assert_eq!(search["schema"]["maxLength"], SearchText::MAX_CHARS);
+        let user_id = parameters
+            .iter()
+            .find(|parameter| parameter["name"] == "user_id")
+            .expect("a user_id parameter");
+        assert_eq!(user_id["schema"]["maxLength"], UserId::MAX_CHARS);
+    }
 }
-
-/// `/readyz` while the database does not answer.
-#[derive(ToSchema)]
-#[schema(example = json!({"status": "unavailable", "detail": "database unavailable", "message": "database unavailable"}))]
-#[allow(dead_code)]
-pub struct NotReady {
-    #[schema(example = "unavailable")]
-    status: String,
-    detail: String,
-    message: String,
-}
-
-/// Liveness
-///
-/// 200 while the process serves; never touches the database. Public.
-#[utoipa::path(
-    get,
-    path = "/healthz",
-    operation_id = "healthz",
-    tag = "operations",
-    responses((status = 200, description = "The process is serving", body = Status,
-        example = json!({"status": "ok"}))),
-)]
-#[allow(dead_code)]
-fn healthz() {}
-
-/// Readiness
-///
-/// 200 when the database answers a ping within a second, else 503. Public.
-#[utoipa::path(
-    get,
-    path = "/readyz",
-    operation_id = "readyz",
-    tag = "operations",
-    responses(
-        (status = 200, description = "The database answers", body = Status,
-            example = json!({"status": "ready"})),
-        (status = 503, description = "The database does not answer", body = NotReady,
-            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
-    ),
-)]
-#[allow(dead_code)]
-fn readyz() {}

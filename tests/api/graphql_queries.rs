@@ -458,3 +458,34 @@ async fn rest_and_graphql_read_the_same_task_identically() {
     assert_eq!(graphql_list["tasks"]["nodes"], json!(rest_list));
     assert_eq!(rest_list[1]["description"], "changed");
 }
+
+#[tokio::test]
+async fn a_refused_search_names_the_field_and_says_why_in_plain_words() {
+    let app = spawn_app().await;
+    let user = new_user();
+    let query = "query($s: String) { tasks(filter: {search: $s}) { totalCount } }";
+    let cases = [
+        (
+            "a\u{0}b".to_owned(),
+            "search: search must not contain control characters",
+        ),
+        ("x".repeat(1001), "search: search must be at most 1000 characters"),
+        (
+            format!("{}\u{1}", "x".repeat(1001)),
+            "search: search must not contain control characters",
+        ),
+    ];
+    for (search, message) in cases {
+        let (status, body) = graphql(&app, &user, query, json!({"s": search})).await;
+        assert_eq!(status, 200, "{body}");
+        let error = only_error(&body);
+        assert_eq!(error["message"], message, "{body}");
+        assert_eq!(
+            error["extensions"],
+            json!({"code": "BAD_USER_INPUT", "field": "search"}),
+            "{body}"
+        );
+    }
+    let accepted = data(&app, &user, query, json!({"s": "x".repeat(1000)})).await;
+    assert_eq!(accepted["tasks"]["totalCount"], 0);
+}

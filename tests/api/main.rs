@@ -24,6 +24,7 @@ mod rest_auth;
 mod rest_concurrency;
 mod rest_crud;
 mod rest_docs;
+mod rest_input_refusals;
 mod rest_isolation;
 mod rest_listing;
 mod rest_validation;

@@ -7,7 +7,9 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{
+    TestApp, http_client, new_user, spawn_app, spawn_app_with, start_app, test_config, token_for,
+};
 
 const COMMITTED: &str = "contracts/openapi.yaml";
 
@@ -199,6 +201,115 @@ fn the_list_query_documents_its_enums_defaults_and_aliases() {
     );
     assert_eq!(param("offset")["schema"]["minimum"], 0);
     assert_eq!(param("search")["schema"]["maxLength"], 1000);
+}
+
+/// The example body of a response in `components/responses`.
+fn documented_example(doc: &Value, name: &str) -> Value {
+    let example = doc["components"]["responses"][name]["content"]["application/json"]["example"].clone();
+    assert!(example.is_object(), "{name} has an example body");
+    example
+}
+
+/// The status and JSON body of an answer.
+async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+#[tokio::test]
+async fn every_documented_error_example_is_what_the_server_sends_for_it() {
+    let doc = generated();
+    let app = spawn_app().await;
+    let user = new_user();
+    let tasks = TestApp::tasks_path(&user);
+    let missing_task = format!("{tasks}/{}", uuid::Uuid::now_v7());
+    let oversized = format!("{{\"title\": \"{}\"}}", "x".repeat(65_536));
+    let token = format!("Bearer {}", token_for(&user));
+    let cases = [
+        (
+            "BadRequest",
+            400,
+            app.request(Method::GET, &tasks)
+                .header("authorization", &token)
+                .header("authorization", &token),
+        ),
+        ("Unauthorized", 401, app.request(Method::GET, &tasks)),
+        (
+            "Forbidden",
+            403,
+            app.as_user(&user, Method::GET, &TestApp::tasks_path(&new_user())),
+        ),
+        ("NotFound", 404, app.as_user(&user, Method::GET, &missing_task)),
+        (
+            "PayloadTooLarge",
+            413,
+            app.as_user(&user, Method::POST, &tasks).body(oversized),
+        ),
+        (
+            "ValidationFailed",
+            422,
+            app.as_user(&user, Method::POST, &tasks)
+                .json(&serde_json::json!({})),
+        ),
+    ];
+    for (name, status, request) in cases {
+        assert_eq!(
+            answer(request).await,
+            (status, documented_example(&doc, name)),
+            "{name}"
+        );
+    }
+    // With a budget of one failure, the first forged token spends it and the next is throttled.
+    let throttled = spawn_app_with(|config| config.auth_failures_per_minute = 1).await;
+    let forged = || throttled.request(Method::GET, &tasks).bearer_auth("forged");
+    assert_eq!(answer(forged()).await.0, 401);
+    assert_eq!(
+        answer(forged()).await,
+        (429, documented_example(&doc, "TooManyRequests"))
+    );
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["ErrorMessage"]["example"],
+        documented_example(&doc, "NotFound")
+    );
+    assert_eq!(
+        schemas["HTTPValidationError"]["example"],
+        documented_example(&doc, "ValidationFailed")
+    );
+
+    // Without its database (nothing listens on port 1) the server answers 503, and `/readyz`
+    // sends its documented body.
+    let addr = start_app(&test_config("postgres://postgres@127.0.0.1:1/todo")).await;
+    let client = http_client();
+    let url = |path: &str| format!("http://{addr}{path}");
+    let (status, sent) = answer(client.get(url(&tasks)).bearer_auth(token_for(&user))).await;
+    assert_eq!(
+        (status, sent),
+        (503, documented_example(&doc, "ServiceUnavailable"))
+    );
+    let readyz = operation(&doc, "/readyz", "get");
+    let (status, sent) = answer(client.get(url("/readyz"))).await;
+    assert_eq!(status, 503);
+    assert_eq!(sent, schemas["NotReady"]["example"]);
+    let not_ready = &readyz["responses"]["503"]["content"]["application/json"]["schema"]["$ref"];
+    assert_eq!(not_ready, "#/components/schemas/NotReady");
+}
+
+#[tokio::test]
+async fn the_health_endpoints_send_their_documented_examples() {
+    let doc = generated();
+    let app = spawn_app().await;
+    for (path, status) in [("/healthz", "200"), ("/readyz", "200")] {
+        let documented =
+            &operation(&doc, path, "get")["responses"][status]["content"]["application/json"]["example"];
+        let (sent_status, sent) = answer(app.request(Method::GET, path)).await;
+        assert_eq!(
+            (sent_status.to_string().as_str(), &sent),
+            (status, documented),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]
