@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::migrate::{self, MigrateError, Policy};
 
 /// How long a request waits for a pooled connection (opening one included) before it is
-/// answered 503: well inside the contract's 5 s.
+/// answered 503: well inside the documented 5 s (docs/api.md#limits-and-timeouts).
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Idle connections are closed after this: under Neon's 5 minutes, so a quiet server lets the
 /// database scale to zero.

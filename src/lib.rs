@@ -1,4 +1,4 @@
-//! todo-api: a secure, multi-tenant todo API. REST (the legacy contract) and GraphQL front ends
+//! todo-api: a secure, multi-tenant todo API. REST (the legacy FastAPI routes) and GraphQL front ends
 //! over one owner-scoped service layer, on SQLite or PostgreSQL.
 //!
 //! The public surface is what it takes to configure, build and run the server ([`config`],

@@ -1,5 +1,5 @@
-//! Extractors that give the contract's answers instead of axum's plain-text rejections, in the
-//! contract's order: 401 → 403 → 422 → 404.
+//! Extractors that give the documented answers instead of axum's plain-text rejections, in the
+//! documented order (docs/api.md#order-of-checks): 401 → 403 → 422 → 404.
 //!
 //! Inputs are declared once, as serde types ([`Input`], in `super::tasks`): what a handler
 //! parses is what the OpenAPI document describes. FastAPI reports every problem of an input at
@@ -71,7 +71,7 @@ impl FromRequestParts<AppState> for OwnerScope {
 /// The `{name}` segments of the request path, percent-decoded. One that is not UTF-8 once
 /// decoded (`/api/%FF/tasks`) is an `Err` carrying a lossy rendering: it cannot be anyone's
 /// user id (403) nor a task id (404). axum's `Path` would refuse the whole request instead, so
-/// the contract's order of checks could not be kept.
+/// the documented order of checks could not be kept.
 fn path_params(parts: &Parts) -> HashMap<&'static str, Result<String, String>> {
     let Some(template) = parts.extensions.get::<MatchedPath>() else {
         return HashMap::new();

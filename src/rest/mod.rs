@@ -1,4 +1,4 @@
-//! The REST compatibility layer (contract §3): the routes legacy clients call, in FastAPI's
+//! The REST compatibility layer (docs/api.md#rest): the routes legacy clients call, in FastAPI's
 //! shapes, over the same services as GraphQL.
 
 mod docs;

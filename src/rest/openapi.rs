@@ -1,4 +1,4 @@
-//! The OpenAPI 3.1 document of the REST layer (contract §3, §5), generated from the code: the
+//! The OpenAPI 3.1 document of the REST layer (docs/api.md#rest), generated from the code: the
 //! handlers carry their `#[utoipa::path]`, the bodies they send derive `ToSchema`, and this
 //! module holds the shared parts. It is served at `GET /openapi.json`, rendered at `GET /docs`
 //! (see `super::docs`), printed by `todo-api openapi`, and committed as `contracts/openapi.yaml`
@@ -69,8 +69,8 @@ first; then 401 (authentication), 403 (the path `user_id` is not the token's use
     components(schemas(ErrorMessage, HttpValidationError, ValidationError, LocPart)),
     modifiers(&SharedComponents),
     tags(
-        (name = "tasks", description = "The caller's tasks (contract §3). The path `user_id` must be the token's user."),
-        (name = "operations", description = "Liveness and readiness, public (contract §5)."),
+        (name = "tasks", description = "The caller's tasks. The path `user_id` must be the token's user."),
+        (name = "operations", description = "Liveness and readiness, public."),
     ),
 )]
 pub struct ApiDoc;
