@@ -223,6 +223,10 @@ pub fn new_task(body: &Map<String, Value>) -> Result<NewTask, AppError> {
             title,
             description: parsed_description.flatten(),
             completed: parsed_completed.flatten().unwrap_or(false),
+            priority: Default::default(),
+            due_at: None,
+            tags: Default::default(),
+            repeat: Default::default(),
         }),
         _ => Err(AppError::Validation(issues.0)),
     }
@@ -235,6 +239,7 @@ pub fn task_patch(body: &Map<String, Value>) -> Result<TaskPatch, AppError> {
         title: body.get("title").and_then(|v| title(&mut issues, v)),
         description: body.get("description").and_then(|v| description(&mut issues, v)),
         completed: body.get("completed").and_then(|v| completed(&mut issues, v)),
+        ..TaskPatch::default()
     };
     issues.finish(patch)
 }
@@ -345,7 +350,11 @@ impl ListParams {
             _ => SortDirection::Desc,
         };
         issues.finish(Self {
-            filter: TaskFilter { status, search },
+            filter: TaskFilter {
+                status,
+                search,
+                ..TaskFilter::default()
+            },
             sort,
             direction,
             page: OffsetPage {

@@ -1,7 +1,7 @@
 //! Offset listing, as the REST contract pages: a page by position and the total that matches,
 //! in one statement.
 
-use sea_orm::sea_query::{Expr, Func};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     DatabaseConnection, DbErr, FromQueryResult, PaginatorTrait, QueryOrder, QueryResult, QuerySelect,
     QueryTrait,
@@ -41,8 +41,13 @@ pub async fn list_with_total(
         .select_only()
         .column_as(Expr::from(Func::count(Expr::col(Column::Id))), "n")
         .into_query();
-    let rows = filtered(db, owner, filter)
-        .expr_as(Expr::SubQuery(None, Box::new(total.into())), Counted::TOTAL)
+    let mut query =
+        filtered(db, owner, filter).expr_as(Expr::SubQuery(None, Box::new(total.into())), Counted::TOTAL);
+    if sort == SortField::DueAt {
+        // Tasks without a due date last, in both directions (false sorts before true).
+        query = query.order_by_asc(Expr::col(Column::DueAt).is_null());
+    }
+    let rows = query
         .order_by(sort_column(sort), order.clone())
         .order_by(Column::Id, order)
         .limit(page.limit)
