@@ -22,7 +22,7 @@ fn parse_task_id(id: &str) -> Result<Uuid, AppError> {
     Uuid::try_parse(id).map_err(|_| AppError::NotFound)
 }
 
-/// Creates the task and its tags in one transaction.
+/// Creates the task and its tags, in one transaction when it has tags.
 pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> Result<task::Model, AppError> {
     let due_at = input.due_at.map(|due| due.as_utc());
     check_repeat_has_due_date(input.repeat, due_at).map_err(AppError::invalid)?;
@@ -39,15 +39,20 @@ pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> R
         created_at: now,
         updated_at: now,
     };
-    let txn = db.begin().await?;
-    insert_task(&txn, owner, &model, &input.tags).await?;
-    txn.commit().await?;
+    if input.tags.is_empty() {
+        // One statement is atomic by itself: a task without tags costs what it always did.
+        insert_task(db, owner, &model, &input.tags).await?;
+    } else {
+        let txn = db.begin().await?;
+        insert_task(&txn, owner, &model, &input.tags).await?;
+        txn.commit().await?;
+    }
     Ok(model)
 }
 
 /// Inserts `model` (every value already known, so nothing is read back) and its tag rows.
 async fn insert_task(
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     owner: &Owner,
     model: &task::Model,
     tags: &TaskTags,
@@ -85,8 +90,8 @@ async fn find_owned(db: &impl ConnectionTrait, owner: &Owner, id: Uuid) -> Resul
         .ok_or(AppError::NotFound)
 }
 
-/// Applies the given fields only, in one transaction. An empty patch changes nothing,
-/// `updated_at` included.
+/// Applies the given fields only, in one transaction (one statement when that is all it
+/// takes). An empty patch changes nothing, `updated_at` included.
 ///
 /// The task row is updated first (which, on PostgreSQL, locks it until commit, and on SQLite
 /// takes the write lock), then the rule "a repeating task needs a due date" is checked on the
@@ -126,6 +131,15 @@ pub async fn update(
     }
     if let Some(repeat) = patch.repeat {
         update = update.col_expr(Column::Repeat, Expr::value(repeat.as_str()));
+    }
+    // A patch of title, description, priority or un-completing is one UPDATE that cannot break
+    // the repeat rule nor create a row: atomic by itself, it costs what an update always did.
+    let single_statement = patch.tags.is_none()
+        && patch.due_at.is_none()
+        && patch.repeat.is_none()
+        && patch.completed != Some(true);
+    if single_statement {
+        return single(update.exec_with_returning(db).await?);
     }
     let txn = db.begin().await?;
     let task = single(update.exec_with_returning(&txn).await?)?;
