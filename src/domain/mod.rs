@@ -7,14 +7,9 @@ mod tags;
 mod task;
 mod user;
 
-// The due date, tag and repetition rules are wired into the service and both front ends in the
-// second step of the richer-task work; until then only their unit tests use them.
-#[allow(unused_imports)]
 pub use due::DueAt;
 pub use priority::Priority;
-#[allow(unused_imports)]
 pub use repeat::{Repeat, check_repeat_has_due_date};
-#[allow(unused_imports)]
 pub use tags::{Tag, TaskTags};
 
 pub use task::{

@@ -1,6 +1,8 @@
 //! Task inputs: what a title, a description and a list request may be.
 
-use super::{FieldError, has_forbidden_control};
+use chrono::{DateTime, Utc};
+
+use super::{DueAt, FieldError, Priority, Repeat, Tag, TaskTags, has_forbidden_control};
 
 /// A task title: trimmed of Unicode whitespace, then 1..=200 characters (Unicode scalar values),
 /// with no control characters other than `\n`, `\r`, `\t`.
@@ -85,19 +87,36 @@ pub struct NewTask {
     pub title: TaskTitle,
     pub description: Option<TaskDescription>,
     pub completed: bool,
+    /// [`Priority::Medium`] when the client sends none.
+    pub priority: Priority,
+    pub due_at: Option<DueAt>,
+    pub tags: TaskTags,
+    /// [`Repeat::None`] when the client sends none; a repeating task needs `due_at`.
+    pub repeat: Repeat,
 }
 
-/// A partial update: `None` leaves a field as it is; `description: Some(None)` clears it.
+/// A partial update: `None` leaves a field as it is; `description: Some(None)` and
+/// `due_at: Some(None)` clear theirs; `tags: Some(…)` replaces the whole set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TaskPatch {
     pub title: Option<TaskTitle>,
     pub description: Option<Option<TaskDescription>>,
     pub completed: Option<bool>,
+    pub priority: Option<Priority>,
+    pub due_at: Option<Option<DueAt>>,
+    pub tags: Option<TaskTags>,
+    pub repeat: Option<Repeat>,
 }
 
 impl TaskPatch {
     pub fn is_empty(&self) -> bool {
-        self.title.is_none() && self.description.is_none() && self.completed.is_none()
+        self.title.is_none()
+            && self.description.is_none()
+            && self.completed.is_none()
+            && self.priority.is_none()
+            && self.due_at.is_none()
+            && self.tags.is_none()
+            && self.repeat.is_none()
     }
 }
 
@@ -117,6 +136,10 @@ pub enum SortField {
     CreatedAt,
     UpdatedAt,
     Title,
+    /// The due date, tasks without one last in both directions.
+    DueAt,
+    /// Low < medium < high (so descending is most urgent first).
+    Priority,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -133,6 +156,17 @@ pub struct TaskFilter {
     /// Case-insensitive (ASCII letters) substring of the title or the description; `%` and `_`
     /// are literal characters. Always a [`SearchText`] that passed its rule.
     pub search: Option<String>,
+    /// Any of these priorities; empty for any priority.
+    pub priority: Vec<Priority>,
+    /// Tasks carrying every one of these tags (matched by key, so ASCII case does not matter).
+    pub tags: Vec<Tag>,
+    /// Due strictly before this instant (tasks without a due date never match).
+    pub due_before: Option<DateTime<Utc>>,
+    /// Due strictly after this instant (tasks without a due date never match).
+    pub due_after: Option<DateTime<Utc>>,
+    /// `Some(true)`: only overdue tasks (due in the past and not completed); `Some(false)`: only
+    /// tasks that are not overdue.
+    pub overdue: Option<bool>,
 }
 
 impl TaskFilter {
@@ -141,6 +175,7 @@ impl TaskFilter {
         Self {
             status,
             search: search.map(SearchText::into_inner),
+            ..Self::default()
         }
     }
 }

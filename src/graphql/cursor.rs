@@ -1,6 +1,8 @@
 //! Opaque keyset cursors: base64url (no padding) of a small JSON object naming the ordering it
 //! was made for and the position of one row in it:
 //! `{"v":1,"f":"CREATED_AT","d":"DESC","k":"2026-01-18T10:00:00.000000Z","i":"<uuid>"}`.
+//! The key `k` is a time, a title, a priority's column number (`"0"` to `"2"`), or for
+//! `DUE_AT` a time or `""` for a task without a due date.
 //!
 //! A cursor carries no owner data. Every query is scoped to the caller, so a cursor made for
 //! someone else only marks a position in the caller's own list: it can never reveal another
@@ -13,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::error::bad_input;
-use crate::domain::{SortDirection, SortField};
+use crate::domain::{Priority, SortDirection, SortField};
 use crate::error::AppError;
 use crate::service::tasks::{Keyset, SortKey};
 
@@ -44,6 +46,8 @@ impl Ordering {
             SortField::CreatedAt => "CREATED_AT",
             SortField::UpdatedAt => "UPDATED_AT",
             SortField::Title => "TITLE",
+            SortField::DueAt => "DUE_AT",
+            SortField::Priority => "PRIORITY",
         }
     }
 
@@ -57,9 +61,12 @@ impl Ordering {
 
 /// The cursor of the row at `keyset` in `ordering`.
 pub fn encode(ordering: Ordering, keyset: &Keyset) -> String {
+    let time = |at: &chrono::DateTime<Utc>| at.to_rfc3339_opts(SecondsFormat::Micros, true);
     let key = match &keyset.key {
-        SortKey::Time(at) => at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        SortKey::Time(at) => time(at),
         SortKey::Text(text) => text.clone(),
+        SortKey::Priority(priority) => priority.to_string(),
+        SortKey::Due(due) => due.as_ref().map(time).unwrap_or_default(),
     };
     let payload = Payload {
         v: VERSION,
@@ -97,11 +104,23 @@ pub fn decode(field: &'static str, cursor: &str, ordering: Ordering) -> Result<K
             ),
         ));
     }
+    let time = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|_| malformed())
+    };
     let key = match ordering.sort {
-        SortField::CreatedAt | SortField::UpdatedAt => chrono::DateTime::parse_from_rfc3339(&payload.k)
-            .map(|at| SortKey::Time(at.with_timezone(&Utc)))
-            .map_err(|_| malformed())?,
+        SortField::CreatedAt | SortField::UpdatedAt => SortKey::Time(time(&payload.k)?),
         SortField::Title => SortKey::Text(payload.k),
+        SortField::Priority => payload
+            .k
+            .parse::<i16>()
+            .ok()
+            .filter(|n| Priority::from_column(*n).is_some())
+            .map(SortKey::Priority)
+            .ok_or_else(malformed)?,
+        SortField::DueAt if payload.k.is_empty() => SortKey::Due(None),
+        SortField::DueAt => SortKey::Due(Some(time(&payload.k)?)),
     };
     Ok(Keyset { key, id: payload.i })
 }
@@ -145,6 +164,44 @@ mod tests {
         };
         let cursor = encode(ordering, &keyset);
         assert_eq!(decode("before", &cursor, ordering).ok(), Some(keyset));
+    }
+
+    #[test]
+    fn due_date_and_priority_cursors_read_back_including_a_missing_due_date() {
+        for (sort, key) in [
+            (SortField::DueAt, SortKey::Due(None)),
+            (SortField::DueAt, keyset().key.into_due()),
+            (SortField::Priority, SortKey::Priority(2)),
+            (SortField::Priority, SortKey::Priority(0)),
+        ] {
+            let ordering = Ordering {
+                sort,
+                direction: SortDirection::Asc,
+            };
+            let keyset = Keyset {
+                key,
+                id: Uuid::now_v7(),
+            };
+            let cursor = encode(ordering, &keyset);
+            assert_eq!(decode("after", &cursor, ordering).ok(), Some(keyset));
+        }
+        let priority = Ordering {
+            sort: SortField::Priority,
+            direction: SortDirection::Desc,
+        };
+        let out_of_range = URL_SAFE_NO_PAD.encode(
+            serde_json::json!({"v": 1, "f": "PRIORITY", "d": "DESC", "k": "7", "i": Uuid::nil()}).to_string(),
+        );
+        assert!(decode("after", &out_of_range, priority).is_err());
+    }
+
+    impl SortKey {
+        fn into_due(self) -> SortKey {
+            match self {
+                SortKey::Time(at) => SortKey::Due(Some(at)),
+                other => other,
+            }
+        }
     }
 
     #[test]

@@ -11,8 +11,8 @@ use super::error::{GqlResult, bad_input};
 use super::pagination::{self, PageArgs, TaskConnection};
 use super::scope::require_owner;
 use crate::domain::{
-    FieldError, NewTask, SearchRefusal, SearchText, SortDirection, SortField, StatusFilter, TaskDescription,
-    TaskPatch, TaskTitle,
+    DueAt, FieldError, LocPart, NewTask, Priority, Repeat, SearchRefusal, SearchText, SortDirection,
+    SortField, StatusFilter, Tag, TaskDescription, TaskPatch, TaskTags, TaskTitle,
 };
 use crate::entity::{task, user};
 use crate::error::AppError;
@@ -76,6 +76,10 @@ pub enum TaskOrderField {
     UpdatedAt,
     /// The title, compared byte by byte (UTF-8), so upper case sorts before lower case.
     Title,
+    /// The due date; tasks without one come last in both directions.
+    DueAt,
+    /// The priority: `DESC` is most urgent first (HIGH, MEDIUM, LOW).
+    Priority,
 }
 
 impl From<TaskOrderField> for SortField {
@@ -84,6 +88,80 @@ impl From<TaskOrderField> for SortField {
             TaskOrderField::CreatedAt => Self::CreatedAt,
             TaskOrderField::UpdatedAt => Self::UpdatedAt,
             TaskOrderField::Title => Self::Title,
+            TaskOrderField::DueAt => Self::DueAt,
+            TaskOrderField::Priority => Self::Priority,
+        }
+    }
+}
+
+/// How urgent a task is.
+#[derive(Enum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TaskPriority {
+    /// Least urgent.
+    Low,
+    /// The default.
+    #[default]
+    Medium,
+    /// Most urgent.
+    High,
+}
+
+impl From<TaskPriority> for Priority {
+    fn from(priority: TaskPriority) -> Self {
+        match priority {
+            TaskPriority::Low => Self::Low,
+            TaskPriority::Medium => Self::Medium,
+            TaskPriority::High => Self::High,
+        }
+    }
+}
+
+impl From<Priority> for TaskPriority {
+    fn from(priority: Priority) -> Self {
+        match priority {
+            Priority::Low => Self::Low,
+            Priority::Medium => Self::Medium,
+            Priority::High => Self::High,
+        }
+    }
+}
+
+/// How often a task comes back once completed.
+#[derive(Enum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TaskRepeat {
+    /// It does not repeat (the default).
+    #[default]
+    None,
+    /// Every day, at the same time of day (UTC).
+    Daily,
+    /// Every 7 days.
+    Weekly,
+    /// Every calendar month, on the same day, clamped to the month's last day.
+    Monthly,
+    /// Every year, on the same date (Feb 29 becomes Feb 28 in other years).
+    Yearly,
+}
+
+impl From<TaskRepeat> for Repeat {
+    fn from(repeat: TaskRepeat) -> Self {
+        match repeat {
+            TaskRepeat::None => Self::None,
+            TaskRepeat::Daily => Self::Daily,
+            TaskRepeat::Weekly => Self::Weekly,
+            TaskRepeat::Monthly => Self::Monthly,
+            TaskRepeat::Yearly => Self::Yearly,
+        }
+    }
+}
+
+impl From<Repeat> for TaskRepeat {
+    fn from(repeat: Repeat) -> Self {
+        match repeat {
+            Repeat::None => Self::None,
+            Repeat::Daily => Self::Daily,
+            Repeat::Weekly => Self::Weekly,
+            Repeat::Monthly => Self::Monthly,
+            Repeat::Yearly => Self::Yearly,
         }
     }
 }
@@ -129,18 +207,76 @@ pub struct TaskFilterInput {
     /// Case-insensitive (ASCII letters) substring of the title or the description; `%` and `_`
     /// match themselves. At most 1000 characters.
     pub search: Option<String>,
+    /// Tasks with any of these priorities (absent or empty: any priority).
+    pub priority: Option<Vec<TaskPriority>>,
+    /// Tasks carrying every one of these tags, compared ignoring ASCII case (at most 20; each
+    /// trimmed, 1 to 50 characters).
+    pub tags: Option<Vec<String>>,
+    /// Tasks due strictly before this instant (tasks without a due date never match).
+    pub due_before: Option<DateTime>,
+    /// Tasks due strictly after this instant (tasks without a due date never match).
+    pub due_after: Option<DateTime>,
+    /// `true`: only overdue tasks (due in the past and not completed); `false`: only tasks that
+    /// are not overdue; absent: either.
+    pub overdue: Option<bool>,
 }
 
 impl TaskFilterInput {
     /// The domain filter; an absent filter is every task. The search rule is the domain's
     /// ([`SearchText`]), the same REST applies.
     pub fn parse(filter: Option<Self>) -> Result<crate::domain::TaskFilter, AppError> {
-        let Self { status, search } = filter.unwrap_or_default();
+        let filter = filter.unwrap_or_default();
+        let details = filter.details()?;
+        let Self { status, search, .. } = filter;
         let search = search
             .map(SearchText::parse)
             .transpose()
             .map_err(|refusal| bad_input(SearchRefusal::FIELD, refusal.to_string()))?;
-        Ok(crate::domain::TaskFilter::new(status.into(), search))
+        let base = crate::domain::TaskFilter::new(status.into(), search);
+        Ok(crate::domain::TaskFilter {
+            status: base.status,
+            search: base.search,
+            ..details
+        })
+    }
+
+    /// The priority, tag, due-date and overdue parts of the filter (status and search left at
+    /// their defaults).
+    fn details(&self) -> Result<crate::domain::TaskFilter, AppError> {
+        let mut errors = Vec::new();
+        let raw_tags = self.tags.as_deref().unwrap_or_default();
+        if raw_tags.len() > TaskTags::MAX_TAGS {
+            errors.push(FieldError::new(
+                "tags",
+                "too_long",
+                format!("List should have at most {} items", TaskTags::MAX_TAGS),
+            ));
+        }
+        let tags: Vec<Tag> = raw_tags
+            .iter()
+            .enumerate()
+            .filter_map(|(index, raw)| {
+                Tag::parse(raw, vec![LocPart::from("tags"), index.into()])
+                    .map_err(|e| errors.push(e))
+                    .ok()
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        Ok(crate::domain::TaskFilter {
+            priority: self
+                .priority
+                .iter()
+                .flatten()
+                .map(|priority| Priority::from(*priority))
+                .collect(),
+            tags,
+            due_before: self.due_before.map(|at| at.0),
+            due_after: self.due_after.map(|at| at.0),
+            overdue: self.overdue,
+            ..Default::default()
+        })
     }
 }
 
@@ -154,6 +290,19 @@ pub struct CreateTaskInput {
     /// Whether the task starts completed.
     #[graphql(default = false)]
     pub completed: bool,
+    /// How urgent the task is.
+    #[graphql(default_with = "TaskPriority::Medium")]
+    pub priority: TaskPriority,
+    /// When the task is due: any UTC offset is accepted; it is stored and returned in UTC, to
+    /// the microsecond. Absent or null: no due date.
+    pub due_at: Option<DateTime>,
+    /// Tags: each trimmed, 1 to 50 characters, no control characters; duplicates (ignoring ASCII
+    /// case) collapse to the first spelling; at most 20.
+    #[graphql(default)]
+    pub tags: Vec<String>,
+    /// How often the task comes back once completed; anything but `NONE` needs `dueAt`.
+    #[graphql(default_with = "TaskRepeat::None")]
+    pub repeat: TaskRepeat,
 }
 
 impl CreateTaskInput {
@@ -165,11 +314,16 @@ impl CreateTaskInput {
             .description
             .map(|d| TaskDescription::parse(&d).map_err(|e| errors.push(e)).ok())
             .unwrap_or_default();
-        match title {
-            Some(title) if errors.is_empty() => Ok(NewTask {
+        let tags = TaskTags::parse(self.tags).map_err(|e| errors.extend(e)).ok();
+        match (title, tags) {
+            (Some(title), Some(tags)) if errors.is_empty() => Ok(NewTask {
                 title,
                 description,
                 completed: self.completed,
+                priority: self.priority.into(),
+                due_at: self.due_at.map(|at| DueAt::from_utc(at.0)),
+                tags,
+                repeat: self.repeat.into(),
             }),
             _ => Err(AppError::Validation(errors)),
         }
@@ -184,8 +338,18 @@ pub struct UpdateTaskInput {
     pub title: MaybeUndefined<String>,
     /// A new description (at most 1000 characters), or `null` to clear it.
     pub description: MaybeUndefined<String>,
-    /// Mark the task completed or not.
+    /// Mark the task completed or not. Completing a repeating task also creates its next
+    /// occurrence.
     pub completed: MaybeUndefined<bool>,
+    /// A new priority (cannot be null).
+    pub priority: MaybeUndefined<TaskPriority>,
+    /// A new due date (any UTC offset; stored in UTC), or `null` to clear it (refused while the
+    /// task repeats).
+    pub due_at: MaybeUndefined<DateTime>,
+    /// A new set of tags, replacing the whole set (`[]` removes them all; cannot be null).
+    pub tags: MaybeUndefined<Vec<String>>,
+    /// A new repetition (cannot be null); anything but `NONE` needs a due date.
+    pub repeat: MaybeUndefined<TaskRepeat>,
 }
 
 impl UpdateTaskInput {
@@ -215,6 +379,29 @@ impl UpdateTaskInput {
                 Ok(description) => patch.description = Some(Some(description)),
                 Err(e) => errors.push(e),
             },
+        }
+        match self.priority {
+            MaybeUndefined::Undefined => {}
+            MaybeUndefined::Null => errors.push(not_null("priority")),
+            MaybeUndefined::Value(priority) => patch.priority = Some(priority.into()),
+        }
+        match self.due_at {
+            MaybeUndefined::Undefined => {}
+            MaybeUndefined::Null => patch.due_at = Some(None),
+            MaybeUndefined::Value(at) => patch.due_at = Some(Some(DueAt::from_utc(at.0))),
+        }
+        match self.tags {
+            MaybeUndefined::Undefined => {}
+            MaybeUndefined::Null => errors.push(not_null("tags")),
+            MaybeUndefined::Value(tags) => match TaskTags::parse(tags) {
+                Ok(tags) => patch.tags = Some(tags),
+                Err(e) => errors.extend(e),
+            },
+        }
+        match self.repeat {
+            MaybeUndefined::Undefined => {}
+            MaybeUndefined::Null => errors.push(not_null("repeat")),
+            MaybeUndefined::Value(repeat) => patch.repeat = Some(repeat.into()),
         }
         if errors.is_empty() {
             Ok(patch)
@@ -264,6 +451,28 @@ impl Task {
     /// When the task last changed (creation counts as a change).
     async fn updated_at(&self) -> DateTime {
         DateTime(self.0.updated_at)
+    }
+
+    /// How urgent the task is.
+    async fn priority(&self) -> TaskPriority {
+        Priority::from_column(self.0.priority).unwrap_or_default().into()
+    }
+
+    /// When the task is due (UTC, microseconds); null when it has no due date.
+    async fn due_at(&self) -> Option<DateTime> {
+        self.0.due_at.map(DateTime)
+    }
+
+    /// The task's tags as first spelled, sorted by their lower-cased (ASCII) text. Batched: a
+    /// page of tasks loads its tags in one statement.
+    async fn tags(&self, ctx: &Context<'_>) -> GqlResult<Vec<String>> {
+        Ok(require_owner(ctx)?.tags(self.0.id).await?.texts())
+    }
+
+    /// How often the task comes back once completed. Completing a repeating task creates its
+    /// next occurrence, and the completed one stops repeating (`NONE`).
+    async fn repeat(&self) -> TaskRepeat {
+        Repeat::from_name(&self.0.repeat).unwrap_or_default().into()
     }
 
     /// The user who owns the task (always the caller). Batched: a page of tasks loads its
@@ -334,6 +543,33 @@ impl User {
     async fn task_stats(&self, ctx: &Context<'_>) -> GqlResult<TaskStats> {
         task_stats(ctx).await
     }
+
+    /// The user's tags, each with how many of their tasks carry it, sorted by lower-cased
+    /// (ASCII) text. Tags equal but for ASCII case are one tag, shown with its smallest spelling
+    /// in byte order (`Work` rather than `work`).
+    async fn tags(&self, ctx: &Context<'_>) -> GqlResult<Vec<TagCount>> {
+        let scope = require_owner(ctx)?;
+        let tags = service::tasks::tag_counts(&scope.db, &scope.owner).await?;
+        Ok(tags.into_iter().map(TagCount::from).collect())
+    }
+}
+
+/// A tag and how many of the caller's tasks carry it.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct TagCount {
+    /// The tag (its smallest spelling in byte order when tasks spell it differently).
+    pub tag: String,
+    /// How many of the caller's tasks carry it.
+    pub count: i32,
+}
+
+impl From<service::tasks::TagCount> for TagCount {
+    fn from(tag: service::tasks::TagCount) -> Self {
+        Self {
+            tag: tag.tag,
+            count: saturating_i32(tag.count),
+        }
+    }
 }
 
 /// Counts of the caller's tasks.
@@ -345,6 +581,8 @@ pub struct TaskStats {
     pub completed: i32,
     /// Tasks not completed yet (`total - completed`).
     pub pending: i32,
+    /// Tasks due in the past and not completed.
+    pub overdue: i32,
 }
 
 impl From<TaskCounts> for TaskStats {
@@ -353,6 +591,7 @@ impl From<TaskCounts> for TaskStats {
             total: saturating_i32(counts.total),
             completed: saturating_i32(counts.completed),
             pending: saturating_i32(counts.pending()),
+            overdue: saturating_i32(counts.overdue),
         }
     }
 }

@@ -16,8 +16,8 @@ use super::errors::RestError;
 use super::extract::{Bounded, Checks, Input, JsonBody, OwnerScope, QueryParams, present};
 use super::openapi::{CommonErrors, InvalidInput, TaskMissing, TaskPath, UserPath};
 use crate::domain::{
-    NewTask, SearchText, SortDirection, SortField, StatusFilter, TaskDescription, TaskFilter, TaskPatch,
-    TaskTitle,
+    NewTask, Priority, Repeat, SearchText, SortDirection, SortField, StatusFilter, TaskDescription,
+    TaskFilter, TaskPatch, TaskTags, TaskTitle,
 };
 use crate::entity::task;
 use crate::service::tasks::{self as service, OffsetPage};
@@ -69,6 +69,10 @@ impl Input for CreateTaskBody {
             title: title?,
             description: description?,
             completed: completed?,
+            priority: Priority::default(),
+            due_at: None,
+            tags: TaskTags::default(),
+            repeat: Repeat::default(),
         })
     }
 }
@@ -130,6 +134,7 @@ impl Input for UpdateTaskBody {
             title: title?,
             description: description?,
             completed: completed?,
+            ..TaskPatch::default()
         })
     }
 }

@@ -2,12 +2,19 @@
 //! starts from an owner-scoped constructor of [`task::Entity`], so another user's task is
 //! indistinguishable from a missing one.
 
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QuerySelect, TransactionTrait,
+};
 use uuid::Uuid;
 
-use crate::domain::{NewTask, Owner, Priority, Repeat, TaskPatch, now_micros};
+use super::filter::overdue_condition;
+use super::tags::{replace_tags, tags_of_task};
+use crate::domain::{NewTask, Owner, Repeat, TaskPatch, TaskTags, check_repeat_has_due_date, now_micros};
 use crate::entity::task::{self, Column};
+use crate::entity::task_tag;
 use crate::error::AppError;
 
 /// Parses a task id; anything that is not a UUID names no task.
@@ -15,7 +22,10 @@ fn parse_task_id(id: &str) -> Result<Uuid, AppError> {
     Uuid::try_parse(id).map_err(|_| AppError::NotFound)
 }
 
+/// Creates the task and its tags, in one transaction when it has tags.
 pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> Result<task::Model, AppError> {
+    let due_at = input.due_at.map(|due| due.as_utc());
+    check_repeat_has_due_date(input.repeat, due_at).map_err(AppError::invalid)?;
     let now = now_micros();
     let model = task::Model {
         id: Uuid::now_v7(),
@@ -23,12 +33,30 @@ pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> R
         title: input.title.into_inner(),
         description: input.description.map(|d| d.into_inner()),
         completed: input.completed,
-        priority: Priority::default().as_column(),
-        due_at: None,
-        repeat: Repeat::default().as_str().to_owned(),
+        priority: input.priority.as_column(),
+        due_at,
+        repeat: input.repeat.as_str().to_owned(),
         created_at: now,
         updated_at: now,
     };
+    if input.tags.is_empty() {
+        // One statement is atomic by itself: a task without tags costs what it always did.
+        insert_task(db, owner, &model, &input.tags).await?;
+    } else {
+        let txn = db.begin().await?;
+        insert_task(&txn, owner, &model, &input.tags).await?;
+        txn.commit().await?;
+    }
+    Ok(model)
+}
+
+/// Inserts `model` (every value already known, so nothing is read back) and its tag rows.
+async fn insert_task(
+    txn: &impl ConnectionTrait,
+    owner: &Owner,
+    model: &task::Model,
+    tags: &TaskTags,
+) -> Result<(), AppError> {
     let row = task::ActiveModel {
         id: Set(model.id),
         user_id: Set(model.user_id.clone()),
@@ -41,23 +69,34 @@ pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> R
         created_at: Set(model.created_at),
         updated_at: Set(model.updated_at),
     };
-    // Every value is known here, so there is nothing to read back.
-    task::Entity::insert(row).exec_without_returning(db).await?;
-    Ok(model)
+    task::Entity::insert(row).exec_without_returning(txn).await?;
+    let tag_rows = task_tag::Entity::rows_for_task(owner, model.id, tags);
+    if !tag_rows.is_empty() {
+        task_tag::Entity::insert_many(tag_rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 pub async fn get(db: &DatabaseConnection, owner: &Owner, id: &str) -> Result<task::Model, AppError> {
     find_owned(db, owner, parse_task_id(id)?).await
 }
 
-async fn find_owned(db: &DatabaseConnection, owner: &Owner, id: Uuid) -> Result<task::Model, AppError> {
+async fn find_owned(db: &impl ConnectionTrait, owner: &Owner, id: Uuid) -> Result<task::Model, AppError> {
     task::Entity::find_one_for_owner(owner, id)
         .one(db)
         .await?
         .ok_or(AppError::NotFound)
 }
 
-/// Applies the given fields only. An empty patch changes nothing, `updated_at` included.
+/// Applies the given fields only, in one transaction (one statement when that is all it
+/// takes). An empty patch changes nothing, `updated_at` included.
+///
+/// The task row is updated first (which, on PostgreSQL, locks it until commit, and on SQLite
+/// takes the write lock), then the rule "a repeating task needs a due date" is checked on the
+/// row as the patch left it: a refusal rolls everything back. `completed: true` on a pending
+/// task completes it as [`set_completed`] does, next occurrence included.
 pub async fn update(
     db: &DatabaseConnection,
     owner: &Owner,
@@ -67,8 +106,10 @@ pub async fn update(
     if patch.is_empty() {
         return get(db, owner, id).await;
     }
-    let mut update = task::Entity::update_one_for_owner(owner, parse_task_id(id)?)
-        .col_expr(Column::UpdatedAt, Expr::value(now_micros()));
+    let id = parse_task_id(id)?;
+    let now = now_micros();
+    let mut update =
+        task::Entity::update_one_for_owner(owner, id).col_expr(Column::UpdatedAt, Expr::value(now));
     if let Some(title) = patch.title {
         update = update.col_expr(Column::Title, Expr::value(title.into_inner()));
     }
@@ -78,22 +119,65 @@ pub async fn update(
             Expr::value(description.map(|d| d.into_inner())),
         );
     }
-    if let Some(completed) = patch.completed {
-        update = update.col_expr(Column::Completed, Expr::value(completed));
+    // Completing goes through the conditional transition below; un-completing is plain.
+    if patch.completed == Some(false) {
+        update = update.col_expr(Column::Completed, Expr::value(false));
     }
-    single(update.exec_with_returning(db).await?)
+    if let Some(priority) = patch.priority {
+        update = update.col_expr(Column::Priority, Expr::value(priority.as_column()));
+    }
+    if let Some(due_at) = patch.due_at {
+        update = update.col_expr(Column::DueAt, Expr::value(due_at.map(|due| due.as_utc())));
+    }
+    if let Some(repeat) = patch.repeat {
+        update = update.col_expr(Column::Repeat, Expr::value(repeat.as_str()));
+    }
+    // A patch of title, description, priority or un-completing is one UPDATE that cannot break
+    // the repeat rule nor create a row: atomic by itself, it costs what an update always did.
+    let single_statement = patch.tags.is_none()
+        && patch.due_at.is_none()
+        && patch.repeat.is_none()
+        && patch.completed != Some(true);
+    if single_statement {
+        return single(update.exec_with_returning(db).await?);
+    }
+    let txn = db.begin().await?;
+    let task = single(update.exec_with_returning(&txn).await?)?;
+    check_repeat_has_due_date(repeat_of(&task), task.due_at).map_err(AppError::invalid)?;
+    if let Some(tags) = &patch.tags {
+        replace_tags(&txn, owner, id, tags).await?;
+    }
+    let task = if patch.completed == Some(true) {
+        complete(&txn, owner, id, now).await?.unwrap_or(task)
+    } else {
+        task
+    };
+    txn.commit().await?;
+    Ok(task)
 }
 
-/// Flips `completed` in one statement, so concurrent toggles never lose one another.
+/// Flips `completed` in one statement, so concurrent toggles never lose one another. A flip to
+/// completed is a transition this request made (the row is locked from the UPDATE on), so a
+/// repeating task's next occurrence is created with it, in the same transaction.
 pub async fn toggle(db: &DatabaseConnection, owner: &Owner, id: &str) -> Result<task::Model, AppError> {
-    let update = task::Entity::update_one_for_owner(owner, parse_task_id(id)?)
+    let id = parse_task_id(id)?;
+    let now = now_micros();
+    let update = task::Entity::update_one_for_owner(owner, id)
         .col_expr(Column::Completed, Expr::col(Column::Completed).not())
-        .col_expr(Column::UpdatedAt, Expr::value(now_micros()));
-    single(update.exec_with_returning(db).await?)
+        .col_expr(Column::UpdatedAt, Expr::value(now));
+    let txn = db.begin().await?;
+    let task = single(update.exec_with_returning(&txn).await?)?;
+    let task = if task.completed {
+        after_completion(&txn, owner, task, now).await?
+    } else {
+        task
+    };
+    txn.commit().await?;
+    Ok(task)
 }
 
 /// Sets `completed`; idempotent, so a retried call is harmless (`updated_at` moves only when the
-/// value does).
+/// value does, and a repeating task comes back once, not once per retry).
 pub async fn set_completed(
     db: &DatabaseConnection,
     owner: &Owner,
@@ -101,16 +185,90 @@ pub async fn set_completed(
     completed: bool,
 ) -> Result<task::Model, AppError> {
     let id = parse_task_id(id)?;
-    let changed = task::Entity::update_one_for_owner(owner, id)
-        .filter(Column::Completed.ne(completed))
-        .col_expr(Column::Completed, Expr::value(completed))
-        .col_expr(Column::UpdatedAt, Expr::value(now_micros()))
-        .exec_with_returning(db)
-        .await?;
-    match changed.into_iter().next() {
-        Some(task) => Ok(task),
-        None => find_owned(db, owner, id).await,
+    let now = now_micros();
+    let txn = db.begin().await?;
+    let changed = if completed {
+        complete(&txn, owner, id, now).await?
+    } else {
+        task::Entity::update_one_for_owner(owner, id)
+            .filter(Column::Completed.eq(true))
+            .col_expr(Column::Completed, Expr::value(false))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .exec_with_returning(&txn)
+            .await?
+            .pop()
+    };
+    let task = match changed {
+        Some(task) => task,
+        None => find_owned(&txn, owner, id).await?,
+    };
+    txn.commit().await?;
+    Ok(task)
+}
+
+/// Completes a pending task: `UPDATE … SET completed = true WHERE … AND completed = false`.
+/// `Some` when this call made the transition (then a repeating task also gets its next
+/// occurrence), `None` when the task was already completed or is not the owner's. PostgreSQL
+/// re-checks the condition once it holds the row lock and SQLite runs one writer at a time, so
+/// of two concurrent completions exactly one sees the transition.
+async fn complete(
+    txn: &DatabaseTransaction,
+    owner: &Owner,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<task::Model>, AppError> {
+    let completed = task::Entity::update_one_for_owner(owner, id)
+        .filter(Column::Completed.eq(false))
+        .col_expr(Column::Completed, Expr::value(true))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .exec_with_returning(txn)
+        .await?
+        .pop();
+    match completed {
+        Some(task) => Ok(Some(after_completion(txn, owner, task, now).await?)),
+        None => Ok(None),
     }
+}
+
+/// What follows a pending → completed transition made by this transaction: a repeating task
+/// stops repeating (it keeps its due date) and its next occurrence is created. Returns the
+/// completed task as stored.
+async fn after_completion(
+    txn: &DatabaseTransaction,
+    owner: &Owner,
+    task: task::Model,
+    now: DateTime<Utc>,
+) -> Result<task::Model, AppError> {
+    let repeat = repeat_of(&task);
+    let Some(old_due) = task.due_at.filter(|_| repeat.repeats()) else {
+        return Ok(task);
+    };
+    let completed = single(
+        task::Entity::update_one_for_owner(owner, task.id)
+            .col_expr(Column::Repeat, Expr::value(Repeat::None.as_str()))
+            .exec_with_returning(txn)
+            .await?,
+    )?;
+    // `None` only past the last date chrono represents: the task then simply stops repeating.
+    if let Some(next_due) = repeat.next_due(old_due, now) {
+        let next = task::Model {
+            id: Uuid::now_v7(),
+            completed: false,
+            due_at: Some(next_due),
+            created_at: now,
+            updated_at: now,
+            ..task
+        };
+        let tags = tags_of_task(txn, owner, completed.id).await?;
+        insert_task(txn, owner, &next, &tags).await?;
+    }
+    Ok(completed)
+}
+
+/// The stored repetition; a value no [`Repeat`] has (the column's CHECK keeps them out) reads as
+/// none.
+fn repeat_of(task: &task::Model) -> Repeat {
+    Repeat::from_name(&task.repeat).unwrap_or_default()
 }
 
 /// Deletes the task and returns its id.
@@ -131,6 +289,8 @@ fn single(mut rows: Vec<task::Model>) -> Result<task::Model, AppError> {
 pub struct TaskCounts {
     pub total: u64,
     pub completed: u64,
+    /// Due in the past and not completed.
+    pub overdue: u64,
 }
 
 impl TaskCounts {
@@ -139,9 +299,9 @@ impl TaskCounts {
     }
 }
 
-/// Counts all of the owner's tasks and the completed ones, in one statement.
+/// Counts all of the owner's tasks, the completed ones and the overdue ones, in one statement.
 pub async fn counts(db: &DatabaseConnection, owner: &Owner) -> Result<TaskCounts, AppError> {
-    let (total, completed) = task::Entity::find_for_owner(owner)
+    let (total, completed, overdue) = task::Entity::find_for_owner(owner)
         .select_only()
         .column_as(Expr::from(Func::count(Expr::col(Column::Id))), "total")
         // COUNT skips the NULL of a CASE without ELSE: the completed rows only.
@@ -149,12 +309,17 @@ pub async fn counts(db: &DatabaseConnection, owner: &Owner) -> Result<TaskCounts
             Expr::from(Func::count(Expr::case(Column::Completed.eq(true), 1))),
             "completed",
         )
-        .into_tuple::<(i64, i64)>()
+        .column_as(
+            Expr::from(Func::count(Expr::case(overdue_condition(now_micros()), 1))),
+            "overdue",
+        )
+        .into_tuple::<(i64, i64, i64)>()
         .one(db)
         .await?
         .unwrap_or_default();
     Ok(TaskCounts {
         total: u64::try_from(total).unwrap_or_default(),
         completed: u64::try_from(completed).unwrap_or_default(),
+        overdue: u64::try_from(overdue).unwrap_or_default(),
     })
 }

@@ -1,11 +1,13 @@
-//! What every list query shares: the owner's rows that match a filter (status and search), and
-//! the column and direction a list is ordered by.
+//! What every list query shares: the owner's rows that match a filter (status, search,
+//! priorities, tags, due dates), and the column and direction a list is ordered by.
 
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbBackend, Order, QueryFilter, Select};
 
-use crate::domain::{Owner, SortDirection, SortField, StatusFilter, TaskFilter};
+use crate::domain::{Owner, SortDirection, SortField, StatusFilter, TaskFilter, now_micros};
 use crate::entity::task::{self, Column};
+use crate::entity::task_tag;
 
 pub(super) fn sql_order(direction: SortDirection) -> Order {
     match direction {
@@ -19,6 +21,8 @@ pub(super) fn sort_column(sort: SortField) -> Column {
         SortField::CreatedAt => Column::CreatedAt,
         SortField::UpdatedAt => Column::UpdatedAt,
         SortField::Title => Column::Title,
+        SortField::DueAt => Column::DueAt,
+        SortField::Priority => Column::Priority,
     }
 }
 
@@ -32,7 +36,44 @@ pub(super) fn filtered(db: &DatabaseConnection, owner: &Owner, filter: &TaskFilt
     if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(search_condition(db.get_database_backend(), search));
     }
+    if !filter.priority.is_empty() {
+        query = query.filter(Column::Priority.is_in(filter.priority.iter().map(|p| p.as_column())));
+    }
+    if !filter.tags.is_empty() {
+        let keys: Vec<String> = filter.tags.iter().map(|tag| tag.key().to_owned()).collect();
+        // An index range per tag on task_tags, then the ids of the tasks that have them all.
+        query = query.filter(
+            Column::Id.in_subquery(task_tag::Entity::task_ids_with_every_key_for_owner(owner, &keys)),
+        );
+    }
+    if let Some(before) = filter.due_before {
+        query = query.filter(Column::DueAt.lt(before));
+    }
+    if let Some(after) = filter.due_after {
+        query = query.filter(Column::DueAt.gt(after));
+    }
+    match filter.overdue {
+        None => {}
+        Some(true) => query = query.filter(overdue_condition(now_micros())),
+        Some(false) => query = query.filter(not_overdue_condition(now_micros())),
+    }
     query
+}
+
+/// Overdue at `now`: due before it and not completed (no due date, never overdue).
+pub(super) fn overdue_condition(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(Column::Completed.eq(false))
+        .add(Column::DueAt.lt(now))
+}
+
+/// Every task [`overdue_condition`] leaves out, spelled so that a NULL due date counts as "not
+/// overdue" rather than as unknown.
+fn not_overdue_condition(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(Column::Completed.eq(true))
+        .add(Column::DueAt.is_null())
+        .add(Column::DueAt.gte(now))
 }
 
 /// Title or description contains `search`, ignoring the case of ASCII letters only, with `%`,

@@ -1,7 +1,7 @@
 //! Offset listing, as the REST contract pages: a page by position and the total that matches,
 //! in one statement.
 
-use sea_orm::sea_query::{Expr, Func};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     DatabaseConnection, DbErr, FromQueryResult, PaginatorTrait, QueryOrder, QueryResult, QuerySelect,
     QueryTrait,
@@ -41,8 +41,13 @@ pub async fn list_with_total(
         .select_only()
         .column_as(Expr::from(Func::count(Expr::col(Column::Id))), "n")
         .into_query();
-    let rows = filtered(db, owner, filter)
-        .expr_as(Expr::SubQuery(None, Box::new(total.into())), Counted::TOTAL)
+    let mut query =
+        filtered(db, owner, filter).expr_as(Expr::SubQuery(None, Box::new(total.into())), Counted::TOTAL);
+    if sort == SortField::DueAt {
+        // Tasks without a due date last, in both directions (false sorts before true).
+        query = query.order_by_asc(Expr::col(Column::DueAt).is_null());
+    }
+    let rows = query
         .order_by(sort_column(sort), order.clone())
         .order_by(Column::Id, order)
         .limit(page.limit)
@@ -74,5 +79,183 @@ impl FromQueryResult for Counted {
             task: task::Model::from_query_result(row, prefix)?,
             total: row.try_get(prefix, Self::TOTAL)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The offset listing over the task details (the REST list's sorts and filters), against a
+    //! real SQLite file: due dates last-when-missing in both directions, priorities, and the
+    //! tag, priority and overdue filters, with their totals.
+
+    use chrono::{Duration, Utc};
+
+    use super::*;
+    use crate::domain::{DueAt, NewTask, Priority, Repeat, Tag, TaskTags, TaskTitle, UserId};
+    use crate::service::tasks::create;
+
+    async fn database() -> (tempfile::TempDir, DatabaseConnection, Owner) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("tasks.db").display());
+        let db = crate::db::connect(&url, None).await.expect("connect");
+        crate::migrate::up::<migration::Migrator>(&db, &url, None)
+            .await
+            .expect("migrate");
+        crate::testing::provision_user(&db, "listing-user")
+            .await
+            .expect("user");
+        let owner = Owner::verified(UserId::parse("listing-user").expect("user id"));
+        (dir, db, owner)
+    }
+
+    fn task(title: &str, priority: Priority, due_in_days: Option<i64>, tags: &[&str]) -> NewTask {
+        NewTask {
+            title: TaskTitle::parse(title).expect("title"),
+            description: None,
+            completed: false,
+            priority,
+            due_at: due_in_days.map(|days| DueAt::from_utc(Utc::now() + Duration::days(days))),
+            tags: TaskTags::parse(tags.iter().map(|t| (*t).to_owned()).collect()).expect("tags"),
+            repeat: Repeat::None,
+        }
+    }
+
+    async fn titles(
+        db: &DatabaseConnection,
+        owner: &Owner,
+        filter: &TaskFilter,
+        sort: SortField,
+        direction: SortDirection,
+        page: OffsetPage,
+    ) -> (u64, Vec<String>) {
+        let (total, tasks) = list_with_total(db, owner, filter, sort, direction, page)
+            .await
+            .expect("list");
+        (total, tasks.into_iter().map(|t| t.title).collect())
+    }
+
+    #[tokio::test]
+    async fn offset_pages_sort_by_due_date_with_undated_tasks_last_and_filter_by_details() {
+        let (_dir, db, owner) = database().await;
+        for new in [
+            task("undated-1", Priority::High, None, &["Work"]),
+            task("soon", Priority::Low, Some(1), &["work", "home"]),
+            task("late", Priority::Medium, Some(9), &[]),
+            task("overdue", Priority::High, Some(-3), &["home"]),
+            task("undated-2", Priority::Low, None, &[]),
+        ] {
+            create(&db, &owner, new).await.expect("create");
+        }
+        let all = TaskFilter::default();
+        let everything = OffsetPage {
+            limit: 100,
+            offset: 0,
+        };
+        assert_eq!(
+            titles(
+                &db,
+                &owner,
+                &all,
+                SortField::DueAt,
+                SortDirection::Asc,
+                everything
+            )
+            .await,
+            (
+                5,
+                ["overdue", "soon", "late", "undated-1", "undated-2"]
+                    .map(String::from)
+                    .to_vec()
+            )
+        );
+        assert_eq!(
+            titles(
+                &db,
+                &owner,
+                &all,
+                SortField::DueAt,
+                SortDirection::Desc,
+                everything
+            )
+            .await,
+            (
+                5,
+                ["late", "soon", "overdue", "undated-2", "undated-1"]
+                    .map(String::from)
+                    .to_vec()
+            )
+        );
+        // A page in the middle, across the undated boundary, with the whole total.
+        assert_eq!(
+            titles(
+                &db,
+                &owner,
+                &all,
+                SortField::DueAt,
+                SortDirection::Asc,
+                OffsetPage { limit: 2, offset: 2 }
+            )
+            .await,
+            (5, ["late", "undated-1"].map(String::from).to_vec())
+        );
+        assert_eq!(
+            titles(
+                &db,
+                &owner,
+                &all,
+                SortField::Priority,
+                SortDirection::Desc,
+                everything
+            )
+            .await
+            .1[..2],
+            ["overdue", "undated-1"].map(String::from)
+        );
+
+        let tag = |raw: &str| Tag::parse(raw, vec!["tag".into()]).expect("tag");
+        let cases = [
+            (
+                TaskFilter {
+                    tags: vec![tag("WORK"), tag("home")],
+                    ..TaskFilter::default()
+                },
+                vec!["soon"],
+            ),
+            (
+                TaskFilter {
+                    priority: vec![Priority::High],
+                    ..TaskFilter::default()
+                },
+                vec!["undated-1", "overdue"],
+            ),
+            (
+                TaskFilter {
+                    overdue: Some(true),
+                    ..TaskFilter::default()
+                },
+                vec!["overdue"],
+            ),
+            (
+                TaskFilter {
+                    due_after: Some(Utc::now()),
+                    due_before: Some(Utc::now() + Duration::days(5)),
+                    ..TaskFilter::default()
+                },
+                vec!["soon"],
+            ),
+        ];
+        for (filter, expected) in cases {
+            let (total, found) = titles(
+                &db,
+                &owner,
+                &filter,
+                SortField::CreatedAt,
+                SortDirection::Asc,
+                everything,
+            )
+            .await;
+            assert_eq!(found, expected, "{filter:?}");
+            assert_eq!(total, expected.len() as u64, "{filter:?}");
+        }
     }
 }

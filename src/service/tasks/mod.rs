@@ -5,13 +5,16 @@
 //! - `crud`: create, get, update, toggle, set completed, delete, and the owner's counts;
 //! - `listing`: pages by offset with their total (REST);
 //! - `keyset`: pages by position (GraphQL connections);
-//! - `filter`: the filtered, ordered base query both kinds of list start from.
+//! - `filter`: the filtered, ordered base query both kinds of list start from;
+//! - `tags`: a task's tag set, the tags of a page of tasks, the owner's tags with counts.
 
 mod crud;
 mod filter;
 mod keyset;
 mod listing;
+mod tags;
 
 pub use crud::{TaskCounts, counts, create, delete, get, set_completed, toggle, update};
 pub use keyset::{Keyset, KeysetRequest, PageTake, SortKey, list_keyset};
 pub use listing::{OffsetPage, count, list_with_total};
+pub use tags::{TagCount, tag_counts, tags_of_tasks};
