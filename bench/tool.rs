@@ -21,7 +21,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use todo_api::config::Secret;
-use todo_api::testing::{task, user};
+use todo_api::testing::{task, task_tag, user};
 use todo_api::token::{MintRequest, mint_hs256};
 use uuid::Uuid;
 
@@ -208,6 +208,7 @@ async fn seed(
     // Each task row goes to (owner, title); the toggle ids are collected for the load's users.
     let mut lines = Vec::with_capacity(users);
     let mut pending: Vec<task::ActiveModel> = Vec::with_capacity(BATCH);
+    let mut pending_tags: Vec<task_tag::ActiveModel> = Vec::with_capacity(BATCH);
     let txn = db.begin().await?;
     for (index, owner) in user_ids.iter().enumerate() {
         let count = if index < users {
@@ -233,8 +234,28 @@ async fn seed(
                 // Priority, due date and repetition: the columns' defaults, as a plain create.
                 ..Default::default()
             });
+            // Two tags a task, from cycles of 5 and 7: the `list-tag` workload's `tag=t1&tag=t2`
+            // matches one task in 35 (about 3 of a user's 100).
+            let (first, second) = (format!("t{}", n % 5), format!("t{}", n % 7));
+            let tags = if first == second {
+                vec![first]
+            } else {
+                vec![first, second]
+            };
+            for tag in tags {
+                pending_tags.push(task_tag::ActiveModel {
+                    user_id: Set(owner.clone()),
+                    task_id: Set(id),
+                    tag_key: Set(tag.clone()),
+                    tag: Set(tag),
+                });
+            }
             if pending.len() == BATCH {
                 task::Entity::insert_many(std::mem::take(&mut pending))
+                    .exec_without_returning(&txn)
+                    .await?;
+                // After their tasks (the foreign key).
+                task_tag::Entity::insert_many(std::mem::take(&mut pending_tags))
                     .exec_without_returning(&txn)
                     .await?;
             }
@@ -256,6 +277,11 @@ async fn seed(
     }
     if !pending.is_empty() {
         task::Entity::insert_many(pending)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    if !pending_tags.is_empty() {
+        task_tag::Entity::insert_many(pending_tags)
             .exec_without_returning(&txn)
             .await?;
     }

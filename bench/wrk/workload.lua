@@ -1,6 +1,7 @@
 -- wrk script of bench/run.sh: every request is signed for one of the seeded users, picked at
 -- random, and goes to that user's own paths. Environment:
---   WRK_WORKLOAD    list | create | toggle | mixed | gql-list | gql-create | gql-page1 | gql-page500
+--   WRK_WORKLOAD    list | list-tag | create | toggle | mixed | gql-list | gql-create | gql-page1
+--                   | gql-page500
 --                   | pgrst-list | pgrst-create | pgql-list
 --   WRK_USERS_FILE  lines "user_id token task_id,task_id,... cursor" written by `bench-tool seed`
 --                   (cursor: the user's page-500 `after` cursor, or "-" below 10,000 tasks)
@@ -18,7 +19,7 @@ end
 local users = {}
 -- Requests are built once per user (and task) here, so the load generator spends its CPU on
 -- sending, not on formatting.
-local list_requests, create_requests, toggle_requests = {}, {}, {}
+local list_requests, list_tag_requests, create_requests, toggle_requests = {}, {}, {}, {}
 local gql_list_requests, gql_create_requests = {}, {}
 local gql_page1_requests, gql_page500_requests = {}, {}
 local pgrst_list_requests, pgrst_create_requests = {}, {}
@@ -64,6 +65,8 @@ function init(args)
     local json = { ["Authorization"] = "Bearer " .. user.token, ["Content-Type"] = "application/json" }
     local base = "/api/" .. user.id .. "/tasks"
     list_requests[#users] = wrk.format("GET", base .. "?limit=20", auth)
+    -- Tasks carrying both tags (bench-tool seeds t0..t4 and t0..t6 in cycles): one in 35.
+    list_tag_requests[#users] = wrk.format("GET", base .. "?limit=20&tag=t1&tag=t2", auth)
     create_requests[#users] = wrk.format("POST", base, json, '{"title":"wrk create"}')
     local toggles = {}
     for i, task in ipairs(user.tasks) do
@@ -99,6 +102,7 @@ end
 
 local pick = {
   ["list"] = function(n) return list_requests[n] end,
+  ["list-tag"] = function(n) return list_tag_requests[n] end,
   ["create"] = function(n) return create_requests[n] end,
   ["toggle"] = toggle,
   ["mixed"] = function(n)
