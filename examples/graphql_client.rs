@@ -120,8 +120,49 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
     println!("toggled: {}", toggled["toggleTask"]);
+
+    // A weekly task due tomorrow morning: completing it brings the next one back by itself.
+    let due = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
+    let weekly = client
+        .run(
+            "mutation($input: CreateTaskInput!) {
+               createTask(input: $input) { id priority dueAt tags repeat }
+             }",
+            json!({"input": {
+                "title": "Water the plants",
+                "priority": "HIGH",
+                "dueAt": due,
+                "tags": ["home", "Garden", "HOME"],
+                "repeat": "WEEKLY",
+            }}),
+        )
+        .await?;
+    println!("repeating task: {}", weekly["createTask"]);
+    let weekly_id = weekly["createTask"]["id"].clone();
+    created.push(weekly_id.clone());
+    client
+        .run(
+            "mutation($id: ID!) { setTaskCompleted(id: $id, completed: true) { id } }",
+            json!({"id": weekly_id}),
+        )
+        .await?;
+    let next = client
+        .run(
+            "{ tasks(filter: {status: PENDING, tags: [\"home\", \"garden\"]}, orderBy: {field: DUE_AT, direction: ASC}) {
+                 nodes { id title dueAt repeat }
+               }
+               me { tags { tag count } } }",
+            json!({}),
+        )
+        .await?;
+    println!("next occurrence: {}", next["tasks"]["nodes"]);
+    println!("tags: {}", next["me"]["tags"]);
+    if let Some(id) = next["tasks"]["nodes"][0].get("id") {
+        created.push(id.clone());
+    }
+
     let stats = client
-        .run("{ taskStats { total completed pending } }", json!({}))
+        .run("{ taskStats { total completed pending overdue } }", json!({}))
         .await?;
     println!("stats: {}", stats["taskStats"]);
 
