@@ -418,7 +418,7 @@ pub type PageSize = Bounded<1, 1000, 100>;
 pub type Skipped = Bounded<0, { i64::MAX }, 0>;
 
 /// The query of `GET /api/{user_id}/tasks`. Unknown parameters are ignored; an unknown value is
-/// a 422; for a repeated parameter the last value counts.
+/// a 422; for a repeated parameter the last value counts, except `tag`, whose values all count.
 #[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
@@ -588,6 +588,7 @@ pub struct TaskBody {
     /// When it last changed; every change moves it.
     #[schema(format = DateTime, example = "2026-01-18T10:00:00.123456Z")]
     updated_at: String,
+    /// How urgent it is (`medium` unless set).
     priority: PriorityParam,
     /// When it is due (RFC 3339, UTC, microseconds), or null.
     #[schema(required = true, value_type = Option<String>, format = DateTime, example = "2026-12-24T17:00:00.000000Z")]
@@ -595,6 +596,8 @@ pub struct TaskBody {
     /// Its tags, first spellings, sorted by their ASCII-lower-cased text.
     #[schema(max_items = 20, example = json!(["home", "Work"]))]
     tags: Vec<String>,
+    /// How it comes back once completed (`none` unless set). Completing a repeating task
+    /// creates its next occurrence and sets this one's to `none`.
     repeat: RepeatParam,
 }
 
@@ -712,8 +715,9 @@ pub async fn list(
 
 /// Create a task
 ///
-/// The title is trimmed; `description` and `completed` are optional. `id`, `user_id`,
-/// timestamps and unknown fields are ignored.
+/// The title is trimmed; every other field is optional (`priority` medium, no due date, no tags,
+/// `repeat` none). A repeating task needs a due date. `id`, `user_id`, timestamps and unknown
+/// fields are ignored.
 #[utoipa::path(
     post,
     path = "/api/{user_id}/tasks",
@@ -770,8 +774,10 @@ pub async fn get_one(scope: OwnerScope) -> Result<Json<TaskBody>, RestError> {
 
 /// Update a task (partial)
 ///
-/// Only the fields given change; `"description": null` clears the description; `{}` changes
-/// nothing (not even `updated_at`). `title: null` or `completed: null` is a 422.
+/// Only the fields given change; `"description": null` and `"due_at": null` clear theirs, `tags`
+/// replaces the whole set; `{}` changes nothing (not even `updated_at`). `null` for `title`,
+/// `completed`, `priority`, `tags` or `repeat` is a 422. `completed: true` on a repeating task
+/// also creates its next occurrence.
 #[utoipa::path(
     put,
     path = "/api/{user_id}/tasks/{task_id}",
@@ -826,7 +832,9 @@ pub async fn delete(scope: OwnerScope) -> Result<Json<DeletedBody>, RestError> {
 
 /// Toggle completion
 ///
-/// Flips `completed` (and moves `updated_at`). Any request body is ignored.
+/// Flips `completed` (and moves `updated_at`). Completing a repeating task also creates its next
+/// occurrence (due at the first later date in the future) and stops this one repeating. Any
+/// request body is ignored.
 #[utoipa::path(
     patch,
     path = "/api/{user_id}/tasks/{task_id}/complete",
