@@ -509,10 +509,18 @@ impl Input for ListQuery {
                 .enumerate()
                 .map(|(index, raw)| Tag::parse(&raw.0, vec!["tag".into(), index.into()]))
                 .partition(Result::is_ok);
+            let mut errors: Vec<FieldError> = errors.into_iter().filter_map(Result::err).collect();
+            if self.tag.len() > TaskTags::MAX_TAGS {
+                errors.push(FieldError::new(
+                    "tag",
+                    "too_long",
+                    format!("List should have at most {} items", TaskTags::MAX_TAGS),
+                ));
+            }
             if errors.is_empty() {
                 Ok(tags.into_iter().filter_map(Result::ok).collect::<Vec<_>>())
             } else {
-                Err(errors.into_iter().filter_map(Result::err).collect())
+                Err(errors)
             }
         });
         let due_before = checks.field("due_before", || instant("due_before", self.due_before.as_deref()));

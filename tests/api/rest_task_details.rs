@@ -393,6 +393,15 @@ async fn a_bad_list_filter_is_a_422_with_every_problem() {
         body["detail"][0]["msg"],
         "Input should be one of 'low', 'medium', 'high'"
     );
+
+    let tags: Vec<String> = (0..21).map(|i| format!("tag=t{i}")).collect();
+    let path = format!("{}?{}", TestApp::tasks_path(&user), tags.join("&"));
+    let (status, body) = send(&app, &user, Method::GET, &path, None).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(problems(&body), [problem(json!(["query", "tag"]), "too_long")]);
+    let path = format!("{}?{}", TestApp::tasks_path(&user), tags[..20].join("&"));
+    let (status, body) = send(&app, &user, Method::GET, &path, None).await;
+    assert_eq!((status, body), (200, json!([])));
 }
 
 /// Every task of `user`, oldest first.
