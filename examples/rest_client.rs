@@ -1,5 +1,6 @@
-//! A small REST client for legacy integrations: creates tasks, pages through them with
-//! `limit`/`offset` and `X-Total-Count`, toggles one and deletes them again.
+//! A small REST client for legacy integrations: creates tasks (one with a priority, a due date
+//! and tags), pages through them with `limit`/`offset` and `X-Total-Count`, toggles one and
+//! deletes them again.
 //!
 //! ```sh
 //! cargo run                              # a dev-mode server in one terminal
@@ -78,6 +79,24 @@ async fn main() -> anyhow::Result<()> {
         println!("created {} {}", task["id"], task["title"]);
         created.push(task["id"].as_str().context("id")?.to_owned());
     }
+
+    // Priority, a due date (any offset; it comes back in UTC) and tags (trimmed, sorted).
+    let detailed = ok(client
+        .request(Method::POST, "")
+        .json(&json!({
+            "title": "Renew the passport",
+            "priority": "high",
+            "due_at": "2030-03-01T09:00:00+01:00",
+            "tags": ["papers", " Travel "],
+        }))
+        .send()
+        .await?)
+    .await?;
+    println!(
+        "created {} priority={} due_at={} tags={}",
+        detailed["title"], detailed["priority"], detailed["due_at"], detailed["tags"]
+    );
+    created.push(detailed["id"].as_str().context("id")?.to_owned());
 
     // Oldest first, two per page.
     let mut offset = 0;

@@ -109,6 +109,10 @@ pub trait Input: DeserializeOwned + Serialize + Default {
     /// What the service takes.
     type Valid;
 
+    /// The query parameters that may be repeated, each read as the array of all its values
+    /// (`?tag=a&tag=b`); for any other, the last value counts.
+    const REPEATABLE: &'static [&'static str] = &[];
+
     /// Applies the domain's rules. Every field goes through [`Checks::field`], in declaration
     /// order, which is the order problems are reported in.
     fn validate(self, checks: &mut Checks) -> Option<Self::Valid>;
@@ -127,13 +131,27 @@ impl Checks {
     /// field (its value is then a placeholder and `rule` does not run) or `rule` fails; the
     /// problem is recorded either way.
     pub fn field<T>(&mut self, name: &str, rule: impl FnOnce() -> Result<T, FieldError>) -> Option<T> {
+        self.field_all(name, || rule().map_err(|error| vec![error]))
+    }
+
+    /// As [`Checks::field`], for a rule that reports several problems at once (one per item of a
+    /// list).
+    pub fn field_all<T>(
+        &mut self,
+        name: &str,
+        rule: impl FnOnce() -> Result<T, Vec<FieldError>>,
+    ) -> Option<T> {
         if let Some(index) = self.refused.iter().position(|(field, _)| field == name) {
             let (_, refusal) = self.refused.remove(index);
             self.found.push(refusal);
             return None;
         }
+        let part = self.part;
         rule()
-            .map_err(|error| self.found.push(error.within(self.part)))
+            .map_err(|errors| {
+                self.found
+                    .extend(errors.into_iter().map(|error| error.within(part)));
+            })
             .ok()
     }
 
@@ -173,7 +191,7 @@ fn deserialize<T: Input>(object: Map<String, Value>, part: &'static str) -> (Opt
             Ok(typed) => return (Some(typed), checks),
             Err(error) => error,
         };
-        let (field, kind, message) = pydantic(&error);
+        let (field, inner, kind, message) = pydantic(&error);
         if checks.refused.iter().any(|(refused, _)| *refused == field) {
             // The placeholder was refused too: a bug in `T`'s `Default`, reported as what it is.
             tracing::error!(field, "the placeholder of an input field was refused");
@@ -189,7 +207,8 @@ fn deserialize<T: Input>(object: Map<String, Value>, part: &'static str) -> (Opt
                 None => fields.remove(&field),
             };
         }
-        let loc = vec![part.into(), field.clone().into()];
+        let mut loc = vec![part.into(), field.clone().into()];
+        loc.extend(inner);
         checks.refused.push((field, FieldError::at(loc, kind, message)));
     }
 }
@@ -201,20 +220,33 @@ pub fn missing(loc: Vec<LocPart>) -> FieldError {
 
 const STRING_TYPE: &str = "Input should be a valid string";
 const BOOL_TYPE: &str = "Input should be a valid boolean";
+const LIST_TYPE: &str = "Input should be a valid list";
 const INT_PARSING: &str = "Input should be a valid integer, unable to parse string as an integer";
 const GREATER_THAN_EQUAL: &str = "Input should be greater than or equal to";
 const LESS_THAN_EQUAL: &str = "Input should be less than or equal to";
 
-/// The field a deserializer's refusal is about, and pydantic's type and message for it. serde's
-/// errors are text: these are the texts of the standard visitors (`a string`, `a boolean`, an
-/// unknown unit variant, a missing field) and of [`Bounded`], each pinned by a unit test.
-fn pydantic(error: &serde_path_to_error::Error<serde_json::Error>) -> (String, &'static str, String) {
+/// The field a deserializer's refusal is about, where inside it (`[1]` for the second item of a
+/// list), and pydantic's type and message for it. serde's errors are text: these are the texts
+/// of the standard visitors (`a string`, `a boolean`, an unknown unit variant, a missing field)
+/// and of [`Bounded`], each pinned by a unit test.
+fn pydantic(
+    error: &serde_path_to_error::Error<serde_json::Error>,
+) -> (String, Vec<LocPart>, &'static str, String) {
+    use serde_path_to_error::Segment;
     let text = error.inner().to_string();
-    let field = match error.path().iter().next() {
-        Some(serde_path_to_error::Segment::Map { key }) => key.clone(),
+    let mut path = error.path().iter();
+    let field = match path.next() {
+        Some(Segment::Map { key }) => key.clone(),
         // A missing field is reported on the object itself: "missing field `title`".
         _ => text.split('`').nth(1).unwrap_or_default().to_owned(),
     };
+    let inner = path
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(LocPart::from(*index)),
+            Segment::Map { key } => Some(LocPart::from(key.clone())),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect();
     let (kind, message) = if text.starts_with("missing field `") {
         let required = missing(Vec::new());
         (required.kind, required.message)
@@ -222,6 +254,8 @@ fn pydantic(error: &serde_path_to_error::Error<serde_json::Error>) -> (String, &
         ("string_type", STRING_TYPE.to_owned())
     } else if text.ends_with("expected a boolean") {
         ("bool_type", BOOL_TYPE.to_owned())
+    } else if text.ends_with("expected a sequence") {
+        ("list_type", LIST_TYPE.to_owned())
     } else if let Some((_, expected)) = text
         .strip_prefix("unknown variant `")
         .and_then(|rest| rest.rsplit_once(", expected "))
@@ -243,7 +277,7 @@ fn pydantic(error: &serde_path_to_error::Error<serde_json::Error>) -> (String, &
     } else {
         ("value_error", format!("Value error, {text}"))
     };
-    (field, kind, message)
+    (field, inner, kind, message)
 }
 
 /// For a field that may be absent, null or a value, each meaning something else (an update's
@@ -358,8 +392,8 @@ impl<S: Send + Sync, T: Input> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// A query string read as `T`, then validated. For a repeated parameter the last value counts;
-/// parameters `T` does not name are ignored.
+/// A query string read as `T`, then validated. For a repeated parameter the last value counts,
+/// unless `T` names it in [`Input::REPEATABLE`]; parameters `T` does not name are ignored.
 pub struct QueryParams<T: Input>(pub T::Valid);
 
 impl<S: Send + Sync, T: Input> FromRequestParts<S> for QueryParams<T> {
@@ -367,9 +401,20 @@ impl<S: Send + Sync, T: Input> FromRequestParts<S> for QueryParams<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let raw = parts.uri.query().unwrap_or_default();
-        let params: Map<String, Value> = form_urlencoded::parse(raw.as_bytes())
-            .map(|(name, value)| (name.into_owned(), Value::String(value.into_owned())))
-            .collect();
+        let mut params = Map::new();
+        for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+            let value = Value::String(value.into_owned());
+            if T::REPEATABLE.contains(&name.as_ref()) {
+                let values = params
+                    .entry(name.into_owned())
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(values) = values {
+                    values.push(value);
+                }
+            } else {
+                params.insert(name.into_owned(), value);
+            }
+        }
         Ok(Self(read::<T>(params, "query")?))
     }
 }

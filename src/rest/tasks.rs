@@ -12,12 +12,14 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use std::collections::HashMap;
+
 use super::errors::RestError;
 use super::extract::{Bounded, Checks, Input, JsonBody, OwnerScope, QueryParams, present};
 use super::openapi::{CommonErrors, InvalidInput, TaskMissing, TaskPath, UserPath};
 use crate::domain::{
-    NewTask, Priority, Repeat, SearchText, SortDirection, SortField, StatusFilter, TaskDescription,
-    TaskFilter, TaskPatch, TaskTags, TaskTitle,
+    DueAt, FieldError, NewTask, Priority, Repeat, SearchText, SortDirection, SortField, StatusFilter, Tag,
+    TaskDescription, TaskFilter, TaskPatch, TaskTags, TaskTitle,
 };
 use crate::entity::task;
 use crate::service::tasks::{self as service, OffsetPage};
@@ -26,6 +28,132 @@ use crate::service::tasks::{self as service, OffsetPage};
 // The `pattern` of text inputs is the rule "no Unicode category Cc except `\n`, `\r`, `\t`"
 // (`domain::has_forbidden_control`) in ECMA-262 syntax, as OpenAPI requires; the lengths are the
 // domain's (a unit test in `super::openapi` compares them).
+
+/// How urgent a task is.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = TaskPriority, default = "medium")]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum PriorityParam {
+    Low,
+    Medium,
+    High,
+}
+
+impl From<Priority> for PriorityParam {
+    fn from(priority: Priority) -> Self {
+        match priority {
+            Priority::Low => Self::Low,
+            Priority::Medium => Self::Medium,
+            Priority::High => Self::High,
+        }
+    }
+}
+
+impl From<PriorityParam> for Priority {
+    fn from(priority: PriorityParam) -> Self {
+        match priority {
+            PriorityParam::Low => Self::Low,
+            PriorityParam::Medium => Self::Medium,
+            PriorityParam::High => Self::High,
+        }
+    }
+}
+
+// Read from a string first, so that `null` or a number is refused as a string would be
+// (`string_type`, like `title: null`) and an unknown name as the choices (`enum`).
+impl TryFrom<String> for PriorityParam {
+    type Error = serde::de::value::Error;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        Priority::from_name(&name)
+            .map(Self::from)
+            .ok_or_else(|| unknown_name(&name, &PRIORITY_NAMES))
+    }
+}
+
+/// How a task comes back once completed.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = TaskRepeat, default = "none")]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum RepeatParam {
+    None,
+    Daily,
+    Weekly,
+    Monthly,
+    Yearly,
+}
+
+impl From<Repeat> for RepeatParam {
+    fn from(repeat: Repeat) -> Self {
+        match repeat {
+            Repeat::None => Self::None,
+            Repeat::Daily => Self::Daily,
+            Repeat::Weekly => Self::Weekly,
+            Repeat::Monthly => Self::Monthly,
+            Repeat::Yearly => Self::Yearly,
+        }
+    }
+}
+
+impl From<RepeatParam> for Repeat {
+    fn from(repeat: RepeatParam) -> Self {
+        match repeat {
+            RepeatParam::None => Self::None,
+            RepeatParam::Daily => Self::Daily,
+            RepeatParam::Weekly => Self::Weekly,
+            RepeatParam::Monthly => Self::Monthly,
+            RepeatParam::Yearly => Self::Yearly,
+        }
+    }
+}
+
+impl TryFrom<String> for RepeatParam {
+    type Error = serde::de::value::Error;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        Repeat::from_name(&name)
+            .map(Self::from)
+            .ok_or_else(|| unknown_name(&name, &REPEAT_NAMES))
+    }
+}
+
+/// The names of the priorities and repetitions, as the domain spells them (a unit test checks).
+const PRIORITY_NAMES: [&str; 3] = ["low", "medium", "high"];
+const REPEAT_NAMES: [&str; 5] = ["none", "daily", "weekly", "monthly", "yearly"];
+
+/// serde's own refusal of an unknown variant, which `super::extract` reports as pydantic's
+/// `enum` with the choices.
+fn unknown_name(name: &str, choices: &'static [&'static str]) -> serde::de::value::Error {
+    serde::de::Error::unknown_variant(name, choices)
+}
+
+/// One tag as sent (the domain trims it and checks its length).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct TagText(String);
+
+impl utoipa::PartialSchema for TagText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(Tag::MAX_CHARS))
+            .pattern(Some(r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TagText {}
+
+/// Tags as sent, normalised by the domain (errors at `tags.<index>`).
+fn task_tags(raw: Vec<TagText>) -> Result<TaskTags, Vec<FieldError>> {
+    TaskTags::parse(raw.into_iter().map(|tag| tag.0).collect())
+}
+
+/// `due_at` as sent, parsed: any offset, kept in UTC.
+fn due_date(raw: Option<&str>) -> Result<Option<DueAt>, FieldError> {
+    raw.map(DueAt::parse).transpose()
+}
 
 /// A new task. `id`, `user_id`, timestamps and unknown fields are ignored.
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
@@ -51,6 +179,24 @@ pub struct CreateTaskBody {
     #[serde(default)]
     #[schema(required = false, default = false)]
     completed: bool,
+    /// How urgent it is; `medium` unless given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = PriorityParam, required = false)]
+    priority: Option<PriorityParam>,
+    /// When it is due: an RFC 3339 date-time with any offset, stored and returned in UTC
+    /// (microseconds). Absent or null: no due date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-24T18:00:00+01:00")]
+    due_at: Option<String>,
+    /// Labels: each trimmed, 1 to 50 characters, no control characters; duplicates (ASCII case
+    /// ignored) collapse to the first spelling; at most 20 once collapsed. None unless given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Vec<TagText>, inline, required = false, max_items = 20)]
+    tags: Option<Vec<TagText>>,
+    /// How it comes back once completed; `none` unless given. Any other value needs `due_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = RepeatParam, required = false)]
+    repeat: Option<RepeatParam>,
 }
 
 impl Input for CreateTaskBody {
@@ -65,14 +211,18 @@ impl Input for CreateTaskBody {
                 .transpose()
         });
         let completed = checks.field("completed", || Ok(self.completed));
+        let priority = checks.field("priority", || Ok(self.priority));
+        let due_at = checks.field("due_at", || due_date(self.due_at.as_deref()));
+        let tags = checks.field_all("tags", || self.tags.map(task_tags).transpose());
+        let repeat = checks.field("repeat", || Ok(self.repeat));
         Some(NewTask {
             title: title?,
             description: description?,
             completed: completed?,
-            priority: Priority::default(),
-            due_at: None,
-            tags: TaskTags::default(),
-            repeat: Repeat::default(),
+            priority: priority?.map(Priority::from).unwrap_or_default(),
+            due_at: due_at?,
+            tags: tags?.unwrap_or_default(),
+            repeat: repeat?.map(Repeat::from).unwrap_or_default(),
         })
     }
 }
@@ -115,6 +265,40 @@ pub struct UpdateTaskBody {
     )]
     #[schema(value_type = bool, required = false)]
     completed: Option<bool>,
+    /// A new priority. `null` is a 422.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = PriorityParam, required = false)]
+    priority: Option<PriorityParam>,
+    /// A new due date, as for creation; `null` clears it (refused while the task repeats).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime, required = false)]
+    due_at: Option<Option<String>>,
+    /// The new set of tags, replacing the old one, as for creation (`[]` removes them all).
+    /// `null` is a 422.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Vec<TagText>, inline, required = false, max_items = 20)]
+    tags: Option<Vec<TagText>>,
+    /// A new repetition; any other than `none` needs a due date (given here or already set).
+    /// `null` is a 422.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = RepeatParam, required = false)]
+    repeat: Option<RepeatParam>,
 }
 
 impl Input for UpdateTaskBody {
@@ -130,11 +314,22 @@ impl Input for UpdateTaskBody {
                 .transpose()
         });
         let completed = checks.field("completed", || Ok(self.completed));
+        let priority = checks.field("priority", || Ok(self.priority));
+        let due_at = checks.field("due_at", || {
+            self.due_at
+                .map(|cleared_or_set| due_date(cleared_or_set.as_deref()))
+                .transpose()
+        });
+        let tags = checks.field_all("tags", || self.tags.map(task_tags).transpose());
+        let repeat = checks.field("repeat", || Ok(self.repeat));
         Some(TaskPatch {
             title: title?,
             description: description?,
             completed: completed?,
-            ..TaskPatch::default()
+            priority: priority?.map(Priority::from),
+            due_at: due_at?,
+            tags: tags?,
+            repeat: repeat?.map(Repeat::from),
         })
     }
 }
@@ -158,7 +353,17 @@ pub enum CompletedParam {
     False,
 }
 
-/// The sort key. `created_at` and `updated_at` are aliases of `created` and `updated`.
+/// `true` or `false`, as a query parameter.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
+pub enum FlagParam {
+    #[serde(rename = "true")]
+    True,
+    #[serde(rename = "false")]
+    False,
+}
+
+/// The sort key. `created_at`, `updated_at` and `due_at` are aliases of `created`, `updated`
+/// and `due`. `priority` sorts by urgency (high first for `desc`).
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
 #[schema(default = "created")]
 #[serde(rename_all = "snake_case")]
@@ -166,8 +371,36 @@ pub enum SortParam {
     Created,
     Updated,
     Title,
+    Due,
+    Priority,
     CreatedAt,
     UpdatedAt,
+    DueAt,
+}
+
+/// Priorities as a comma-separated list (`low,high`): any of them.
+#[derive(Clone, Debug, Default)]
+pub struct PriorityList(Vec<PriorityParam>);
+
+impl Serialize for PriorityList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let names: Vec<&str> = self
+            .0
+            .iter()
+            .map(|priority| Priority::from(*priority).as_str())
+            .collect();
+        serializer.serialize_str(&names.join(","))
+    }
+}
+
+impl<'de> Deserialize<'de> for PriorityList {
+    fn deserialize<D: serde::Deserializer<'de>>(value: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(value)?;
+        text.split(',')
+            .map(|name| PriorityParam::try_from(name.to_owned()).map_err(serde::de::Error::custom))
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
 }
 
 /// The sort direction.
@@ -185,7 +418,7 @@ pub type PageSize = Bounded<1, 1000, 100>;
 pub type Skipped = Bounded<0, { i64::MAX }, 0>;
 
 /// The query of `GET /api/{user_id}/tasks`. Unknown parameters are ignored; an unknown value is
-/// a 422; for a repeated parameter the last value counts.
+/// a 422; for a repeated parameter the last value counts, except `tag`, whose values all count.
 #[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
@@ -220,6 +453,25 @@ pub struct ListQuery {
     #[param(inline)]
     #[deprecated = "use `offset`"]
     skip: Option<Skipped>,
+    /// Only tasks with any of these priorities, comma-separated (`low,high`).
+    #[param(value_type = Option<Vec<PriorityParam>>, style = Form, explode = false)]
+    priority: Option<PriorityList>,
+    /// Only tasks carrying this tag (ASCII case ignored). Repeatable: `?tag=a&tag=b` keeps the
+    /// tasks carrying every one of them.
+    #[serde(default)]
+    #[param(inline, value_type = Option<Vec<TagText>>, max_items = 20, style = Form, explode = true)]
+    tag: Vec<TagText>,
+    /// Only tasks due strictly before this instant (RFC 3339 with an offset); tasks without a
+    /// due date never match.
+    #[param(value_type = Option<String>, format = DateTime)]
+    due_before: Option<String>,
+    /// Only tasks due strictly after this instant (RFC 3339 with an offset); tasks without a
+    /// due date never match.
+    #[param(value_type = Option<String>, format = DateTime)]
+    due_after: Option<String>,
+    /// `true`: only overdue tasks (due in the past and not completed); `false`: only the others.
+    #[param(inline)]
+    overdue: Option<FlagParam>,
 }
 
 /// The list query, validated: what `service::list_with_total` takes.
@@ -232,6 +484,7 @@ pub struct ListParams {
 
 impl Input for ListQuery {
     type Valid = ListParams;
+    const REPEATABLE: &'static [&'static str] = &["tag"];
 
     #[allow(deprecated)] // the aliases are read here, and only here
     fn validate(self, checks: &mut Checks) -> Option<ListParams> {
@@ -248,6 +501,31 @@ impl Input for ListQuery {
                 .transpose()
                 .map_err(|refusal| refusal.field_error())
         });
+        let priority = checks.field("priority", || Ok(self.priority));
+        let tags = checks.field_all("tag", || {
+            let (tags, errors): (Vec<_>, Vec<_>) = self
+                .tag
+                .iter()
+                .enumerate()
+                .map(|(index, raw)| Tag::parse(&raw.0, vec!["tag".into(), index.into()]))
+                .partition(Result::is_ok);
+            let mut errors: Vec<FieldError> = errors.into_iter().filter_map(Result::err).collect();
+            if self.tag.len() > TaskTags::MAX_TAGS {
+                errors.push(FieldError::new(
+                    "tag",
+                    "too_long",
+                    format!("List should have at most {} items", TaskTags::MAX_TAGS),
+                ));
+            }
+            if errors.is_empty() {
+                Ok(tags.into_iter().filter_map(Result::ok).collect::<Vec<_>>())
+            } else {
+                Err(errors)
+            }
+        });
+        let due_before = checks.field("due_before", || instant("due_before", self.due_before.as_deref()));
+        let due_after = checks.field("due_after", || instant("due_after", self.due_after.as_deref()));
+        let overdue = checks.field("overdue", || Ok(self.overdue));
         let status = match (status?, completed?) {
             (Some(StatusParam::Pending), _) | (None, Some(CompletedParam::False)) => StatusFilter::Pending,
             (Some(StatusParam::Completed), _) | (None, Some(CompletedParam::True)) => StatusFilter::Completed,
@@ -256,6 +534,8 @@ impl Input for ListQuery {
         let sort = match sort? {
             Some(SortParam::Updated | SortParam::UpdatedAt) => SortField::UpdatedAt,
             Some(SortParam::Title) => SortField::Title,
+            Some(SortParam::Due | SortParam::DueAt) => SortField::DueAt,
+            Some(SortParam::Priority) => SortField::Priority,
             Some(SortParam::Created | SortParam::CreatedAt) | None => SortField::CreatedAt,
         };
         let direction = match order? {
@@ -264,7 +544,16 @@ impl Input for ListQuery {
         };
         // Both are at least 0 by their types.
         Some(ListParams {
-            filter: TaskFilter::new(status, search?),
+            filter: TaskFilter {
+                priority: priority?
+                    .map(|list| list.0.into_iter().map(Priority::from).collect())
+                    .unwrap_or_default(),
+                tags: tags?,
+                due_before: due_before?,
+                due_after: due_after?,
+                overdue: overdue?.map(|flag| matches!(flag, FlagParam::True)),
+                ..TaskFilter::new(status, search?)
+            },
             sort,
             direction,
             page: OffsetPage {
@@ -273,6 +562,13 @@ impl Input for ListQuery {
             },
         })
     }
+}
+
+/// A bound of a due-date filter, refused under its own name.
+fn instant(name: &'static str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, FieldError> {
+    due_date(raw)
+        .map(|due| due.map(DueAt::as_utc))
+        .map_err(|error| FieldError::new(name, error.kind, error.message))
 }
 
 // ---- what the routes send -----------------------------------------------------------------
@@ -300,14 +596,26 @@ pub struct TaskBody {
     /// When it last changed; every change moves it.
     #[schema(format = DateTime, example = "2026-01-18T10:00:00.123456Z")]
     updated_at: String,
+    /// How urgent it is (`medium` unless set).
+    priority: PriorityParam,
+    /// When it is due (RFC 3339, UTC, microseconds), or null.
+    #[schema(required = true, value_type = Option<String>, format = DateTime, example = "2026-12-24T17:00:00.000000Z")]
+    due_at: Option<String>,
+    /// Its tags, first spellings, sorted by their ASCII-lower-cased text.
+    #[schema(max_items = 20, example = json!(["home", "Work"]))]
+    tags: Vec<String>,
+    /// How it comes back once completed (`none` unless set). Completing a repeating task
+    /// creates its next occurrence and sets this one's to `none`.
+    repeat: RepeatParam,
 }
 
 pub fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-impl From<task::Model> for TaskBody {
-    fn from(task: task::Model) -> Self {
+impl TaskBody {
+    /// The task as sent, with its tags (read apart: they are rows of their own).
+    fn new(task: task::Model, tags: &TaskTags) -> Self {
         Self {
             id: task.id.to_string(),
             user_id: task.user_id,
@@ -316,7 +624,35 @@ impl From<task::Model> for TaskBody {
             completed: task.completed,
             created_at: rfc3339(task.created_at),
             updated_at: rfc3339(task.updated_at),
+            priority: Priority::from_column(task.priority).unwrap_or_default().into(),
+            due_at: task.due_at.map(rfc3339),
+            tags: tags.texts(),
+            repeat: Repeat::from_name(&task.repeat).unwrap_or_default().into(),
         }
+    }
+
+    /// One task with its tags, read in one more statement.
+    async fn read_tags(scope: &OwnerScope, task: task::Model) -> Result<Self, RestError> {
+        let mut tags = service::tags_of_tasks(&scope.db, &scope.owner, [task.id]).await?;
+        let tags = tags.remove(&task.id).unwrap_or_default();
+        Ok(Self::new(task, &tags))
+    }
+
+    /// A page of tasks with their tags, read in one more statement whatever the page's size
+    /// (none for an empty page).
+    async fn page(scope: &OwnerScope, tasks: Vec<task::Model>) -> Result<Vec<Self>, RestError> {
+        let mut tags: HashMap<_, TaskTags> = if tasks.is_empty() {
+            HashMap::new()
+        } else {
+            service::tags_of_tasks(&scope.db, &scope.owner, tasks.iter().map(|task| task.id)).await?
+        };
+        Ok(tasks
+            .into_iter()
+            .map(|task| {
+                let tags = tags.remove(&task.id).unwrap_or_default();
+                Self::new(task, &tags)
+            })
+            .collect())
     }
 }
 
@@ -381,14 +717,15 @@ pub async fn list(
     .await?;
     let mut headers = HeaderMap::new();
     headers.insert("x-total-count", HeaderValue::from(total));
-    let body: Vec<TaskBody> = tasks.into_iter().map(TaskBody::from).collect();
+    let body = TaskBody::page(&scope, tasks).await?;
     Ok((headers, Json(body)).into_response())
 }
 
 /// Create a task
 ///
-/// The title is trimmed; `description` and `completed` are optional. `id`, `user_id`,
-/// timestamps and unknown fields are ignored.
+/// The title is trimmed; every other field is optional (`priority` medium, no due date, no tags,
+/// `repeat` none). A repeating task needs a due date. `id`, `user_id`, timestamps and unknown
+/// fields are ignored.
 #[utoipa::path(
     post,
     path = "/api/{user_id}/tasks",
@@ -409,13 +746,15 @@ pub async fn create(
     scope: OwnerScope,
     JsonBody(input): JsonBody<CreateTaskBody>,
 ) -> Result<Response, RestError> {
+    // The tags stored are the ones sent, normalised: no need to read them back.
+    let tags = input.tags.clone();
     let task = service::create(&scope.db, &scope.owner, input).await?;
     let location = format!(
         "/api/{}/tasks/{}",
         utf8_percent_encode(scope.owner.id(), PATH_SEGMENT),
         task.id
     );
-    let mut response = (StatusCode::CREATED, Json(TaskBody::from(task))).into_response();
+    let mut response = (StatusCode::CREATED, Json(TaskBody::new(task, &tags))).into_response();
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -438,13 +777,15 @@ pub async fn create(
 )]
 pub async fn get_one(scope: OwnerScope) -> Result<Json<TaskBody>, RestError> {
     let task = service::get(&scope.db, &scope.owner, scope.task_id()).await?;
-    Ok(Json(task.into()))
+    Ok(Json(TaskBody::read_tags(&scope, task).await?))
 }
 
 /// Update a task (partial)
 ///
-/// Only the fields given change; `"description": null` clears the description; `{}` changes
-/// nothing (not even `updated_at`). `title: null` or `completed: null` is a 422.
+/// Only the fields given change; `"description": null` and `"due_at": null` clear theirs, `tags`
+/// replaces the whole set; `{}` changes nothing (not even `updated_at`). `null` for `title`,
+/// `completed`, `priority`, `tags` or `repeat` is a 422. `completed: true` on a repeating task
+/// also creates its next occurrence.
 #[utoipa::path(
     put,
     path = "/api/{user_id}/tasks/{task_id}",
@@ -465,8 +806,14 @@ pub async fn update(
     scope: OwnerScope,
     JsonBody(patch): JsonBody<UpdateTaskBody>,
 ) -> Result<Json<TaskBody>, RestError> {
+    let new_tags = patch.tags.clone();
     let task = service::update(&scope.db, &scope.owner, scope.task_id(), patch).await?;
-    Ok(Json(task.into()))
+    let body = match new_tags {
+        // The set sent replaced the old one: it is the task's set now.
+        Some(tags) => TaskBody::new(task, &tags),
+        None => TaskBody::read_tags(&scope, task).await?,
+    };
+    Ok(Json(body))
 }
 
 /// Delete a task
@@ -493,7 +840,9 @@ pub async fn delete(scope: OwnerScope) -> Result<Json<DeletedBody>, RestError> {
 
 /// Toggle completion
 ///
-/// Flips `completed` (and moves `updated_at`). Any request body is ignored.
+/// Flips `completed` (and moves `updated_at`). Completing a repeating task also creates its next
+/// occurrence (due at the first later date in the future) and stops this one repeating. Any
+/// request body is ignored.
 #[utoipa::path(
     patch,
     path = "/api/{user_id}/tasks/{task_id}/complete",
@@ -510,7 +859,7 @@ pub async fn delete(scope: OwnerScope) -> Result<Json<DeletedBody>, RestError> {
 pub async fn toggle(scope: OwnerScope) -> Result<Json<ToggledBody>, RestError> {
     let task = service::toggle(&scope.db, &scope.owner, scope.task_id()).await?;
     Ok(Json(ToggledBody {
-        task: task.into(),
+        task: TaskBody::read_tags(&scope, task).await?,
         message: "Task completion status updated",
     }))
 }
@@ -531,6 +880,38 @@ mod tests {
         accepted::<CreateTaskBody>();
         accepted::<UpdateTaskBody>();
         accepted::<ListQuery>();
+    }
+
+    #[test]
+    fn the_names_of_priorities_and_repetitions_are_the_domains() {
+        assert_eq!(PRIORITY_NAMES, Priority::ALL.map(Priority::as_str));
+        assert_eq!(REPEAT_NAMES, Repeat::ALL.map(Repeat::as_str));
+        for name in PRIORITY_NAMES {
+            let read = serde_json::from_value::<PriorityParam>(serde_json::json!(name));
+            assert!(matches!(read, Ok(priority) if Priority::from(priority).as_str() == name));
+        }
+        for name in REPEAT_NAMES {
+            let read = serde_json::from_value::<RepeatParam>(serde_json::json!(name));
+            assert!(matches!(read, Ok(repeat) if Repeat::from(repeat).as_str() == name));
+        }
+        let unknown = serde_json::from_value::<PriorityParam>(serde_json::json!("urgent"));
+        assert_eq!(
+            unknown.map_err(|error| error.to_string()).err().as_deref(),
+            Some("unknown variant `urgent`, expected one of `low`, `medium`, `high`")
+        );
+    }
+
+    #[test]
+    fn a_priority_list_is_read_from_comma_separated_names() {
+        let read = |text: &str| {
+            serde_json::from_value::<PriorityList>(serde_json::json!(text))
+                .map(|list| list.0.into_iter().map(Priority::from).collect::<Vec<_>>())
+                .map_err(|error| error.to_string())
+        };
+        assert_eq!(read("low,high"), Ok(vec![Priority::Low, Priority::High]));
+        assert_eq!(read("medium"), Ok(vec![Priority::Medium]));
+        assert!(read("low,").is_err());
+        assert!(read("LOW").is_err());
     }
 
     #[test]

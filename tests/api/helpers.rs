@@ -342,7 +342,8 @@ impl TestApp {
                 serde_json::json!({
                     "id": t.id.to_string(), "title": t.title, "description": t.description,
                     "completed": t.completed, "created_at": t.created_at.to_rfc3339(),
-                    "updated_at": t.updated_at.to_rfc3339(),
+                    "updated_at": t.updated_at.to_rfc3339(), "priority": t.priority,
+                    "due_at": t.due_at.map(|at| at.to_rfc3339()), "repeat": t.repeat,
                 })
             })
             .collect()

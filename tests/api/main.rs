@@ -29,6 +29,7 @@ mod rest_docs;
 mod rest_input_refusals;
 mod rest_isolation;
 mod rest_listing;
+mod rest_task_details;
 mod rest_validation;
 mod security_events;
 mod shutdown;

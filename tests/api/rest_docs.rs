@@ -182,7 +182,16 @@ fn the_list_query_documents_its_enums_defaults_and_aliases() {
     assert_eq!(param("status")["schema"]["default"], "all");
     assert_eq!(
         enum_of("sort"),
-        serde_json::json!(["created", "updated", "title", "created_at", "updated_at"])
+        serde_json::json!([
+            "created",
+            "updated",
+            "title",
+            "due",
+            "priority",
+            "created_at",
+            "updated_at",
+            "due_at"
+        ])
     );
     assert_eq!(param("sort")["schema"]["default"], "created");
     assert_eq!(enum_of("order"), serde_json::json!(["asc", "desc"]));

@@ -33,7 +33,7 @@ const STATUS: (&str, &str) = ("enum", "Input should be one of 'all', 'pending', 
 const COMPLETED: (&str, &str) = ("enum", "Input should be one of 'true', 'false'");
 const SORT: (&str, &str) = (
     "enum",
-    "Input should be one of 'created', 'updated', 'title', 'created_at', 'updated_at'",
+    "Input should be one of 'created', 'updated', 'title', 'due', 'priority', 'created_at', 'updated_at', 'due_at'",
 );
 const ORDER: (&str, &str) = ("enum", "Input should be one of 'asc', 'desc'");
 
