@@ -12,7 +12,15 @@ SCHEMATHESIS_VERSION=4.32.5
 MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-50}"
 SEED="${FUZZ_SEED:-20260118}"
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
-venv="${FUZZ_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-api-fuzz/venv-schemathesis-$SCHEMATHESIS_VERSION}"
+# CPython 3.11's ast.parse fails ("AST constructor recursion depth mismatch") inside schemathesis'
+# coverage phase on array-typed query parameters (the REST list's `tag` and `priority`): use a
+# Python 3.12 or 3.13 when one runs here (this machine kind has them under pyenv), else python3.
+python=python3
+for candidate in python3.12 python3.13; do
+  if "$candidate" -c 'import venv' >/dev/null 2>&1; then python=$candidate; break; fi
+done
+python_version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+venv="${FUZZ_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/todo-api-fuzz/venv-schemathesis-$SCHEMATHESIS_VERSION-py$python_version}"
 report_dir="$target_dir/fuzz-$FUZZ_NAME"
 
 echo "=== fuzz-$FUZZ_NAME: building todo-api"
@@ -43,11 +51,11 @@ if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, versi
   echo "=== fuzz-$FUZZ_NAME: installing schemathesis $SCHEMATHESIS_VERSION into $venv"
   rm -rf "$venv"
   mkdir -p "$(dirname "$venv")"
-  if ! python3 -m venv "$venv" 2>/dev/null; then
+  if ! "$python" -m venv "$venv" 2>/dev/null; then
     # Debian ships venv separately.
     rm -rf "$venv"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-    python3 -m venv "$venv"
+    "$python" -m venv "$venv"
   fi
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
