@@ -16,7 +16,7 @@ target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 # coverage phase on array-typed query parameters (the REST list's `tag` and `priority`): use a
 # Python 3.12 or 3.13 when one runs here (this machine kind has them under pyenv), else python3.
 python=python3
-for candidate in python3.12 python3.13; do
+for candidate in python3.12 python3.13 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[23].*/bin/python3; do
   if "$candidate" -c 'import venv' >/dev/null 2>&1; then python=$candidate; break; fi
 done
 python_version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
