@@ -109,6 +109,21 @@ impl TaskTags {
         Self::from_distinct(tags.into_iter().map(|(text, key)| Tag { text, key }).collect())
     }
 
+    /// Tags read back joined with [`TaskTags::STORED_SEPARATOR`] (as a list statement
+    /// aggregates them); `None` is no tags.
+    pub fn from_joined(joined: Option<&str>) -> Self {
+        let tags = joined
+            .into_iter()
+            .flat_map(|joined| joined.split(Self::STORED_SEPARATOR))
+            .filter(|text| !text.is_empty())
+            .map(|text| (text.to_owned(), text.to_ascii_lowercase()));
+        Self::from_stored(tags)
+    }
+
+    /// Joins a task's stored tags in one column: U+001F, a control character, which no tag may
+    /// hold.
+    pub const STORED_SEPARATOR: char = '\u{1f}';
+
     fn from_distinct(mut tags: Vec<Tag>) -> Self {
         tags.sort_by(|a, b| a.key.cmp(&b.key));
         Self(tags)
@@ -240,6 +255,15 @@ mod tests {
             (error.field().as_str(), error.kind),
             ("query.tag", "string_too_short")
         );
+    }
+
+    #[test]
+    fn joined_tags_split_back_into_the_stored_set() {
+        let tags = TaskTags::from_joined(Some("work\u{1f}Home"));
+        let texts: Vec<&str> = tags.iter().map(|tag| tag.text.as_str()).collect();
+        assert_eq!(texts, ["Home", "work"]);
+        assert_eq!(tags.iter().map(Tag::key).collect::<Vec<_>>(), ["home", "work"]);
+        assert_eq!(TaskTags::from_joined(None).len(), 0);
     }
 
     #[test]

@@ -12,8 +12,6 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use std::collections::HashMap;
-
 use super::errors::RestError;
 use super::extract::{Bounded, Checks, Input, JsonBody, OwnerScope, QueryParams, present};
 use super::openapi::{CommonErrors, InvalidInput, TaskMissing, TaskPath, UserPath};
@@ -637,23 +635,6 @@ impl TaskBody {
         let tags = tags.remove(&task.id).unwrap_or_default();
         Ok(Self::new(task, &tags))
     }
-
-    /// A page of tasks with their tags, read in one more statement whatever the page's size
-    /// (none for an empty page).
-    async fn page(scope: &OwnerScope, tasks: Vec<task::Model>) -> Result<Vec<Self>, RestError> {
-        let mut tags: HashMap<_, TaskTags> = if tasks.is_empty() {
-            HashMap::new()
-        } else {
-            service::tags_of_tasks(&scope.db, &scope.owner, tasks.iter().map(|task| task.id)).await?
-        };
-        Ok(tasks
-            .into_iter()
-            .map(|task| {
-                let tags = tags.remove(&task.id).unwrap_or_default();
-                Self::new(task, &tags)
-            })
-            .collect())
-    }
 }
 
 /// The toggle answer: the task plus a message, flat.
@@ -717,7 +698,10 @@ pub async fn list(
     .await?;
     let mut headers = HeaderMap::new();
     headers.insert("x-total-count", HeaderValue::from(total));
-    let body = TaskBody::page(&scope, tasks).await?;
+    let body: Vec<TaskBody> = tasks
+        .into_iter()
+        .map(|(task, tags)| TaskBody::new(task, &tags))
+        .collect();
     Ok((headers, Json(body)).into_response())
 }
 
