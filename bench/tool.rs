@@ -21,7 +21,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use todo_api::config::Secret;
-use todo_api::testing::{task, task_tag, user};
+use todo_api::testing::{TaskTags, task, task_tag, user};
 use todo_api::token::{MintRequest, mint_hs256};
 use uuid::Uuid;
 
@@ -223,17 +223,6 @@ async fn seed(
             if index < users && n + toggle_ids >= count {
                 ids.push(id.to_string());
             }
-            pending.push(task::ActiveModel {
-                id: Set(id),
-                user_id: Set(owner.clone()),
-                title: Set(format!("Task {n} of {owner}")),
-                description: Set((n % 2 == 0).then(|| format!("Seeded task number {n}"))),
-                completed: Set(n % 3 == 0),
-                created_at: Set(at),
-                updated_at: Set(at),
-                // Priority, due date and repetition: the columns' defaults, as a plain create.
-                ..Default::default()
-            });
             // Two tags a task, from cycles of 5 and 7: the `list-tag` workload's `tag=t1&tag=t2`
             // matches one task in 35 (about 3 of a user's 100).
             let (first, second) = (format!("t{}", n % 5), format!("t{}", n % 7));
@@ -242,6 +231,19 @@ async fn seed(
             } else {
                 vec![first, second]
             };
+            pending.push(task::ActiveModel {
+                id: Set(id),
+                user_id: Set(owner.clone()),
+                title: Set(format!("Task {n} of {owner}")),
+                description: Set((n % 2 == 0).then(|| format!("Seeded task number {n}"))),
+                completed: Set(n % 3 == 0),
+                created_at: Set(at),
+                updated_at: Set(at),
+                // Its tags on the row too, as the server writes them.
+                tags: Set(TaskTags::parse(tags.clone()).expect("valid tags").to_column()),
+                // Priority, due date and repetition: the columns' defaults, as a plain create.
+                ..Default::default()
+            });
             for tag in tags {
                 pending_tags.push(task_tag::ActiveModel {
                     user_id: Set(owner.clone()),

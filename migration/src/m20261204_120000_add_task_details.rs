@@ -1,15 +1,19 @@
-//! Richer tasks: `tasks` gains `priority`, `due_at` and `repeat` (every existing row gets the
-//! defaults: medium, no due date, no repetition), and a `task_tags` table holds each task's tags.
+//! Richer tasks: `tasks` gains `priority`, `due_at`, `repeat` and `tags` (every existing row gets
+//! the defaults: medium, no due date, no repetition, no tags), and a `task_tags` table holds each
+//! task's tags again, one row per tag, for finding tasks by tag.
 //!
 //! Encodings (the application's `domain` types read and write them):
 //! - `priority`: 0 low, 1 medium, 2 high, so ordering by the column orders by urgency;
 //! - `repeat`: the lower-case names clients use (`none`, `daily`, `weekly`, `monthly`, `yearly`);
-//! - `due_at`: UTC with microseconds, written by the application (SQLite compares it as text).
+//! - `due_at`: UTC with microseconds, written by the application (SQLite compares it as text);
+//! - `tags`: the task's tags as a JSON array of strings (first spellings, sorted by key), what
+//!   every read of a task answers with: reading it costs nothing more than the row. The
+//!   application writes it and the task's `task_tags` rows in the same statement or transaction.
 //!
 //! `task_tags` rows carry their task's owner, and every statement of the application filters by
 //! it. The index `(user_id, tag_key, task_id)` serves "the owner's tasks with tag X" (and, grouped,
 //! with X and Y) from the index alone. The primary key `(task_id, tag_key)` (one row per tag of a
-//! task) serves "the tags of these tasks" and, leading with `task_id`, the cascade when a task is
+//! task) serves replacing a task's tags and, leading with `task_id`, the cascade when a task is
 //! deleted: a key `(user_id, task_id, …)` would leave that cascade (`DELETE … WHERE task_id = $1`,
 //! issued by the database itself, without the owner) a scan of the whole table.
 //!
@@ -41,6 +45,7 @@ enum Tasks {
     Priority,
     DueAt,
     Repeat,
+    Tags,
 }
 
 #[derive(DeriveIden)]
@@ -59,6 +64,8 @@ const REPEAT_DEFAULT: &str = "none";
 const REPEAT_VALUES: [&str; 5] = ["none", "daily", "weekly", "monthly", "yearly"];
 /// Long enough for every `REPEAT_VALUES` name.
 const REPEAT_LEN: u32 = 16;
+/// No tags, as the `tags` column encodes them.
+const TAGS_DEFAULT: &str = "[]";
 /// Tags are at most 50 characters; the column bounds characters on PostgreSQL (SQLite ignores
 /// lengths), so 50 is exact there too.
 const TAG_LEN: u32 = 50;
@@ -90,6 +97,11 @@ impl MigrationTrait for Migration {
                 .not_null()
                 .default(REPEAT_DEFAULT)
                 .check(Expr::col(Tasks::Repeat).is_in(REPEAT_VALUES))
+                .to_owned(),
+            ColumnDef::new(Tasks::Tags)
+                .text()
+                .not_null()
+                .default(TAGS_DEFAULT)
                 .to_owned(),
         ];
         for mut column in columns {
@@ -184,7 +196,7 @@ impl MigrationTrait for Migration {
                 .drop_index(Index::drop().name(name).table(Tasks::Table).to_owned())
                 .await?;
         }
-        for column in [Tasks::Priority, Tasks::DueAt, Tasks::Repeat] {
+        for column in [Tasks::Priority, Tasks::DueAt, Tasks::Repeat, Tasks::Tags] {
             manager
                 .alter_table(Table::alter().table(Tasks::Table).drop_column(column).to_owned())
                 .await?;

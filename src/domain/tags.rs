@@ -104,25 +104,25 @@ impl TaskTags {
         Ok(Self::from_distinct(tags))
     }
 
-    /// Tags read back from storage (distinct keys, as the primary key guarantees), sorted.
-    pub fn from_stored(tags: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self::from_distinct(tags.into_iter().map(|(text, key)| Tag { text, key }).collect())
+    /// The set as the task row's `tags` column holds it: a JSON array of the texts, sorted by
+    /// key (`["home","Work"]`).
+    pub fn to_column(&self) -> String {
+        serde_json::Value::from(self.texts()).to_string()
     }
 
-    /// Tags read back joined with [`TaskTags::STORED_SEPARATOR`] (as a list statement
-    /// aggregates them); `None` is no tags.
-    pub fn from_joined(joined: Option<&str>) -> Self {
-        let tags = joined
+    /// Reads back what [`to_column`](Self::to_column) wrote. Only this crate writes the column,
+    /// so a value it cannot read is a bug, reported as such.
+    pub fn from_column(column: &str) -> Result<Self, serde_json::Error> {
+        let texts: Vec<String> = serde_json::from_str(column)?;
+        let tags = texts
             .into_iter()
-            .flat_map(|joined| joined.split(Self::STORED_SEPARATOR))
-            .filter(|text| !text.is_empty())
-            .map(|text| (text.to_owned(), text.to_ascii_lowercase()));
-        Self::from_stored(tags)
+            .map(|text| Tag {
+                key: text.to_ascii_lowercase(),
+                text,
+            })
+            .collect();
+        Ok(Self::from_distinct(tags))
     }
-
-    /// Joins a task's stored tags in one column: U+001F, a control character, which no tag may
-    /// hold.
-    pub const STORED_SEPARATOR: char = '\u{1f}';
 
     fn from_distinct(mut tags: Vec<Tag>) -> Self {
         tags.sort_by(|a, b| a.key.cmp(&b.key));
@@ -258,20 +258,18 @@ mod tests {
     }
 
     #[test]
-    fn joined_tags_split_back_into_the_stored_set() {
-        let tags = TaskTags::from_joined(Some("work\u{1f}Home"));
-        let texts: Vec<&str> = tags.iter().map(|tag| tag.text.as_str()).collect();
-        assert_eq!(texts, ["Home", "work"]);
-        assert_eq!(tags.iter().map(Tag::key).collect::<Vec<_>>(), ["home", "work"]);
-        assert_eq!(TaskTags::from_joined(None).len(), 0);
-    }
-
-    #[test]
-    fn stored_tags_come_back_sorted_by_key() {
-        let tags = TaskTags::from_stored([
-            ("work".to_owned(), "work".to_owned()),
-            ("Bills".to_owned(), "bills".to_owned()),
-        ]);
-        assert_eq!(tags.texts(), ["Bills", "work"]);
+    fn the_column_encoding_reads_back_the_same_set() {
+        let tags = TaskTags::parse(strings(&["work", " Home", "\"quoted\" ünïcode"])).expect("tags");
+        let column = tags.to_column();
+        assert_eq!(column, r#"["\"quoted\" ünïcode","Home","work"]"#);
+        let read = TaskTags::from_column(&column).expect("readable");
+        assert_eq!(read, tags);
+        assert_eq!(
+            read.iter().map(Tag::key).collect::<Vec<_>>(),
+            ["\"quoted\" ünïcode", "home", "work"]
+        );
+        assert_eq!(TaskTags::default().to_column(), "[]");
+        assert!(TaskTags::from_column("[]").expect("empty").is_empty());
+        assert!(TaskTags::from_column("work").is_err());
     }
 }

@@ -4,7 +4,8 @@
 use sea_orm::entity::prelude::*;
 use sea_orm::{DeleteMany, UpdateMany};
 
-use crate::domain::Owner;
+use crate::domain::{Owner, TaskTags};
+use crate::error::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tasks")]
@@ -20,6 +21,11 @@ pub struct Model {
     pub due_at: Option<DateTimeUtc>,
     /// `none`, `daily`, `weekly`, `monthly` or `yearly` (see `domain::Repeat`).
     pub repeat: String,
+    /// The task's tags as a JSON array of first spellings sorted by key (see
+    /// `domain::TaskTags::to_column`), written with the task's `task_tags` rows: reads answer
+    /// from here, without a second table; `task_tags` is for finding tasks by tag.
+    #[sea_orm(column_type = "Text")]
+    pub tags: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -50,6 +56,15 @@ impl Related<super::task_tag::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The task's tags, read from its row.
+    pub fn tag_set(&self) -> Result<TaskTags, AppError> {
+        TaskTags::from_column(&self.tags).map_err(|error| {
+            AppError::Internal(anyhow::anyhow!("task {} has unreadable tags: {error}", self.id))
+        })
+    }
+}
 
 impl Entity {
     /// `SELECT … FROM tasks WHERE user_id = owner`: the start of every task read.

@@ -4,7 +4,7 @@
 
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
-use sea_orm::{ActiveValue::Set, DeleteMany, QueryOrder};
+use sea_orm::{ActiveValue::Set, DeleteMany};
 
 use crate::domain::{Owner, TaskTags};
 
@@ -46,15 +46,6 @@ impl Entity {
     /// `SELECT … FROM task_tags WHERE user_id = owner`: the start of every tag read.
     pub fn find_for_owner(owner: &Owner) -> Select<Entity> {
         Self::find().filter(Column::UserId.eq(owner.id()))
-    }
-
-    /// The tags of some of `owner`'s tasks, in one statement (a page's worth), ordered by task
-    /// then key: a range of the primary key `(task_id, tag_key)` per task.
-    pub fn find_for_tasks(owner: &Owner, task_ids: impl IntoIterator<Item = Uuid>) -> Select<Entity> {
-        Self::find_for_owner(owner)
-            .filter(Column::TaskId.is_in(task_ids))
-            .order_by_asc(Column::TaskId)
-            .order_by_asc(Column::TagKey)
     }
 
     /// `DELETE FROM task_tags WHERE user_id = owner AND task_id = id`: before a task's tags are

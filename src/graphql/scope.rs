@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::Context;
-use async_graphql::dataloader::{DataLoader, HashMapCache, NoCache};
+use async_graphql::dataloader::{DataLoader, HashMapCache};
 use sea_orm::DatabaseConnection;
 
 use super::error::{GqlError, GqlResult};
-use super::loaders::{TagLoader, UserLoader};
+use super::loaders::UserLoader;
 use super::types::User;
 use crate::auth::AuthFailure;
-use crate::domain::{Owner, TaskTags};
+use crate::domain::Owner;
 use crate::entity::user;
 use crate::error::AppError;
 
@@ -21,7 +21,6 @@ pub struct RequestScope {
     pub db: DatabaseConnection,
     pub owner: Owner,
     users: DataLoader<UserLoader, HashMapCache>,
-    tags: DataLoader<TagLoader, NoCache>,
 }
 
 impl RequestScope {
@@ -32,22 +31,7 @@ impl RequestScope {
         let users =
             DataLoader::with_cache(UserLoader::new(caller_row), tokio::spawn, HashMapCache::default())
                 .delay(Duration::ZERO);
-        // Uncached: a mutation may change a task's tags and then read them again in the same
-        // request. Batching keeps the default short window, so that the tasks of a page, resolved
-        // side by side, land in one batch.
-        let tags = DataLoader::new(TagLoader::new(db.clone(), owner.clone()), tokio::spawn);
-        Arc::new(Self {
-            db,
-            owner,
-            users,
-            tags,
-        })
-    }
-
-    /// The tags of the caller's task `task_id`: the tasks of a page are loaded together, in one
-    /// statement.
-    pub async fn tags(&self, task_id: uuid::Uuid) -> GqlResult<TaskTags> {
-        Ok(self.tags.load_one(task_id).await?.unwrap_or_default())
+        Arc::new(Self { db, owner, users })
     }
 
     /// The caller's own user row, loaded at most once per request however many fields ask.

@@ -463,10 +463,9 @@ impl Task {
         self.0.due_at.map(DateTime)
     }
 
-    /// The task's tags as first spelled, sorted by their lower-cased (ASCII) text. Batched: a
-    /// page of tasks loads its tags in one statement.
-    async fn tags(&self, ctx: &Context<'_>) -> GqlResult<Vec<String>> {
-        Ok(require_owner(ctx)?.tags(self.0.id).await?.texts())
+    /// The task's tags as first spelled, sorted by their lower-cased (ASCII) text.
+    async fn tags(&self) -> GqlResult<Vec<String>> {
+        Ok(self.0.tag_set()?.texts())
     }
 
     /// How often the task comes back once completed. Completing a repeating task creates its

@@ -20,6 +20,7 @@ use crate::domain::{
     TaskDescription, TaskFilter, TaskPatch, TaskTags, TaskTitle,
 };
 use crate::entity::task;
+use crate::error::AppError;
 use crate::service::tasks::{self as service, OffsetPage};
 
 // ---- what the routes read -----------------------------------------------------------------
@@ -612,9 +613,10 @@ pub fn rfc3339(at: DateTime<Utc>) -> String {
 }
 
 impl TaskBody {
-    /// The task as sent, with its tags (read apart: they are rows of their own).
-    fn new(task: task::Model, tags: &TaskTags) -> Self {
-        Self {
+    /// The task as sent.
+    fn new(task: task::Model) -> Result<Self, AppError> {
+        let tags = task.tag_set()?.texts();
+        Ok(Self {
             id: task.id.to_string(),
             user_id: task.user_id,
             title: task.title,
@@ -624,16 +626,9 @@ impl TaskBody {
             updated_at: rfc3339(task.updated_at),
             priority: Priority::from_column(task.priority).unwrap_or_default().into(),
             due_at: task.due_at.map(rfc3339),
-            tags: tags.texts(),
+            tags,
             repeat: Repeat::from_name(&task.repeat).unwrap_or_default().into(),
-        }
-    }
-
-    /// One task with its tags, read in one more statement.
-    async fn read_tags(scope: &OwnerScope, task: task::Model) -> Result<Self, RestError> {
-        let mut tags = service::tags_of_tasks(&scope.db, &scope.owner, [task.id]).await?;
-        let tags = tags.remove(&task.id).unwrap_or_default();
-        Ok(Self::new(task, &tags))
+        })
     }
 }
 
@@ -698,10 +693,10 @@ pub async fn list(
     .await?;
     let mut headers = HeaderMap::new();
     headers.insert("x-total-count", HeaderValue::from(total));
-    let body: Vec<TaskBody> = tasks
+    let body = tasks
         .into_iter()
-        .map(|(task, tags)| TaskBody::new(task, &tags))
-        .collect();
+        .map(TaskBody::new)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok((headers, Json(body)).into_response())
 }
 
@@ -730,15 +725,13 @@ pub async fn create(
     scope: OwnerScope,
     JsonBody(input): JsonBody<CreateTaskBody>,
 ) -> Result<Response, RestError> {
-    // The tags stored are the ones sent, normalised: no need to read them back.
-    let tags = input.tags.clone();
     let task = service::create(&scope.db, &scope.owner, input).await?;
     let location = format!(
         "/api/{}/tasks/{}",
         utf8_percent_encode(scope.owner.id(), PATH_SEGMENT),
         task.id
     );
-    let mut response = (StatusCode::CREATED, Json(TaskBody::new(task, &tags))).into_response();
+    let mut response = (StatusCode::CREATED, Json(TaskBody::new(task)?)).into_response();
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -761,7 +754,7 @@ pub async fn create(
 )]
 pub async fn get_one(scope: OwnerScope) -> Result<Json<TaskBody>, RestError> {
     let task = service::get(&scope.db, &scope.owner, scope.task_id()).await?;
-    Ok(Json(TaskBody::read_tags(&scope, task).await?))
+    Ok(Json(TaskBody::new(task)?))
 }
 
 /// Update a task (partial)
@@ -790,14 +783,8 @@ pub async fn update(
     scope: OwnerScope,
     JsonBody(patch): JsonBody<UpdateTaskBody>,
 ) -> Result<Json<TaskBody>, RestError> {
-    let new_tags = patch.tags.clone();
     let task = service::update(&scope.db, &scope.owner, scope.task_id(), patch).await?;
-    let body = match new_tags {
-        // The set sent replaced the old one: it is the task's set now.
-        Some(tags) => TaskBody::new(task, &tags),
-        None => TaskBody::read_tags(&scope, task).await?,
-    };
-    Ok(Json(body))
+    Ok(Json(TaskBody::new(task)?))
 }
 
 /// Delete a task
@@ -843,7 +830,7 @@ pub async fn delete(scope: OwnerScope) -> Result<Json<DeletedBody>, RestError> {
 pub async fn toggle(scope: OwnerScope) -> Result<Json<ToggledBody>, RestError> {
     let task = service::toggle(&scope.db, &scope.owner, scope.task_id()).await?;
     Ok(Json(ToggledBody {
-        task: TaskBody::read_tags(&scope, task).await?,
+        task: TaskBody::new(task)?,
         message: "Task completion status updated",
     }))
 }

@@ -8,7 +8,7 @@ use reqwest::Method;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 use todo_api::app::{App, StatementCounter};
-use todo_api::testing::{Priority, Repeat, provision_user, task};
+use todo_api::testing::{Priority, Repeat, TaskTags, provision_user, task};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, test_config, token_for};
@@ -113,6 +113,7 @@ pub async fn seed(app: &TestApp, user: &str, seeds: Vec<Seed>) -> Vec<task::Mode
             priority: Priority::default().as_column(),
             due_at: None,
             repeat: Repeat::default().as_str().to_owned(),
+            tags: TaskTags::default().to_column(),
             created_at: seed.created_at,
             updated_at: seed.updated_at,
         })
@@ -126,6 +127,7 @@ pub async fn seed(app: &TestApp, user: &str, seeds: Vec<Seed>) -> Vec<task::Mode
         priority: Set(row.priority),
         due_at: Set(row.due_at),
         repeat: Set(row.repeat.clone()),
+        tags: Set(row.tags.clone()),
         created_at: Set(row.created_at),
         updated_at: Set(row.updated_at),
     });

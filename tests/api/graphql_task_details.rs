@@ -1,6 +1,7 @@
 //! Task details over GraphQL: priority, due date, tags and repetition on create, update and
 //! read; their validation; the filters, sorts and keyset pages over them; `User.tags`,
-//! `TaskStats.overdue`; the tag loader's cost; and that no tag crosses users.
+//! `TaskStats.overdue`; that a page's tags cost no statement of their own; that the tags on a
+//! task row and its tag rows agree; and that no tag crosses users.
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde_json::{Value, json};
@@ -662,6 +663,106 @@ async fn the_tags_of_a_page_cost_the_same_statements_whatever_its_size() {
         }
         cost.push(statements.get() - before);
     }
-    // One for the page, one for the tags of all its tasks.
-    assert_eq!(cost, [2, 2]);
+    // One for the page: each task's tags are on its row.
+    assert_eq!(cost, [1, 1]);
+}
+
+/// The tags every read answers with (the task row's `tags`) and the rows the tag filter and
+/// `User.tags` use (`task_tags`) are written together: after each way of writing tags, over both
+/// front ends, they hold the same set for every task.
+#[tokio::test]
+async fn the_tags_on_each_task_row_and_its_tag_rows_agree_after_every_write() {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    use todo_api::testing::{Owner, UserId, task, task_tag};
+
+    let app = spawn_app().await;
+    let user = new_user();
+    let due = rfc3339(Utc::now() - Duration::days(3));
+    let tagged = create_task(&app, &user, json!({"title": "tagged", "tags": ["Work", "home"]})).await;
+    create_task(&app, &user, json!({"title": "untagged"})).await;
+    let retagged = create_task(&app, &user, json!({"title": "retagged", "tags": ["old"]})).await;
+    let (status, _) = update_task(&app, &user, &retagged["id"], json!({"tags": ["new", "NEWER"]})).await;
+    assert_eq!(status, 200);
+    let cleared = app
+        .create_task(&user, json!({"title": "cleared", "tags": ["gone"]}))
+        .await;
+    let response = app
+        .as_user(
+            &user,
+            reqwest::Method::PUT,
+            &format!(
+                "{}/{}",
+                TestApp::tasks_path(&user),
+                cleared["id"].as_str().expect("id")
+            ),
+        )
+        .json(&json!({"tags": []}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    // Completing a repeating task copies its tags to the next occurrence: by GraphQL and REST.
+    for title in ["weekly by graphql", "weekly by rest"] {
+        let repeating = create_task(
+            &app,
+            &user,
+            json!({"title": title, "repeat": "WEEKLY", "dueAt": due, "tags": ["chores"]}),
+        )
+        .await;
+        if title.ends_with("graphql") {
+            data(
+                &app,
+                &user,
+                "mutation($id: ID!) { toggleTask(id: $id) { id } }",
+                json!({"id": repeating["id"]}),
+            )
+            .await;
+        } else {
+            let response = app
+                .as_user(
+                    &user,
+                    reqwest::Method::PATCH,
+                    &format!(
+                        "{}/{}/complete",
+                        TestApp::tasks_path(&user),
+                        repeating["id"].as_str().expect("id")
+                    ),
+                )
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), 200);
+        }
+    }
+    assert_eq!(tagged["tags"], json!(["home", "Work"]));
+
+    let owner = Owner::verified(UserId::parse(&user).expect("user id"));
+    let rows = task::Entity::find_for_owner(&owner)
+        .all(&app.db)
+        .await
+        .expect("tasks");
+    assert_eq!(rows.len(), 8, "six tasks and two next occurrences");
+    let mut with_chores = 0;
+    for row in rows {
+        let on_the_row = row.tag_set().expect("readable tags").texts();
+        let tag_rows: Vec<String> = task_tag::Entity::find_for_owner(&owner)
+            .filter(task_tag::Column::TaskId.eq(row.id))
+            .order_by_asc(task_tag::Column::TagKey)
+            .all(&app.db)
+            .await
+            .expect("tag rows")
+            .into_iter()
+            .map(|tag| tag.tag)
+            .collect();
+        assert_eq!(on_the_row, tag_rows, "{}", row.title);
+        let expected: &[&str] = match row.title.as_str() {
+            "tagged" => &["home", "Work"],
+            "retagged" => &["new", "NEWER"],
+            "untagged" | "cleared" => &[],
+            _ => &["chores"],
+        };
+        assert_eq!(on_the_row, expected, "{}", row.title);
+        with_chores += usize::from(expected == ["chores"]);
+    }
+    assert_eq!(with_chores, 4);
 }

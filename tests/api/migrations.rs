@@ -247,6 +247,8 @@ async fn seed(db: &DatabaseConnection) {
             priority: Set(index as i16 % 3),
             due_at: Set((index == 0).then(|| at(59))),
             repeat: Set(if index == 0 { "weekly" } else { "none" }.to_owned()),
+            // No tags: the rows of `task_tags` would have to say the same.
+            tags: Set("[]".to_owned()),
             created_at: Set(at(index as u32 + 2)),
             updated_at: Set(at(index as u32 + 3)),
         })

@@ -629,6 +629,6 @@ async fn a_page_of_tasks_with_tags_costs_the_same_statements_whatever_its_size()
         }
         cost.push(statements.get() - before);
     }
-    // One statement: the page, its total and every task's tags.
+    // One statement: the page (each task's tags are on its row) and its total.
     assert_eq!(cost, [1, 1]);
 }

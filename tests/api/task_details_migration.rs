@@ -7,7 +7,7 @@ use migration::Migrator;
 use reqwest::Method;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, Statement,
+    PaginatorTrait, QueryFilter, QueryOrder, Statement,
 };
 use serde_json::{Value, json};
 use todo_api::testing::migrate::{self, known_versions};
@@ -137,28 +137,34 @@ async fn set_details(db: &DatabaseConnection, user: &str) {
         .with_ymd_and_hms(2026, 12, 24, 18, 0, 0)
         .single()
         .expect("time");
+    let tags = TaskTags::parse(vec!["Work".into(), "home".into()]).expect("tags");
     task::Entity::update_one_for_owner(&owner(user), ids[0])
         .col_expr(task::Column::Priority, 2.into())
         .col_expr(task::Column::DueAt, due.into())
         .col_expr(task::Column::Repeat, "weekly".into())
+        .col_expr(task::Column::Tags, tags.to_column().into())
         .exec(db)
         .await
         .expect("details");
-    let tags = TaskTags::parse(vec!["Work".into(), "home".into()]).expect("tags");
     task_tag::Entity::insert_many(task_tag::Entity::rows_for_task(&owner(user), ids[0], &tags))
         .exec_without_returning(db)
         .await
         .expect("tags");
 }
 
-/// Every task has the defaults of the new columns and no task has a tag.
+/// Every task has the defaults of the new columns (no tags on the row) and no task has a tag row.
 async fn assert_new_columns_hold_the_defaults(db: &DatabaseConnection) {
     let tasks = task::Entity::find().all(db).await.expect("tasks");
     assert_eq!(tasks.len(), 5);
     for task in tasks {
         assert_eq!(
-            (task.priority, task.due_at, task.repeat.as_str()),
-            (1, None, "none"),
+            (
+                task.priority,
+                task.due_at,
+                task.repeat.as_str(),
+                task.tags.as_str()
+            ),
+            (1, None, "none", "[]"),
             "{task:?}"
         );
     }
@@ -293,8 +299,13 @@ async fn rows_written_before_the_migration_get_the_defaults_and_so_do_inserts_na
     assert_eq!(tasks.len(), 2);
     for task in tasks {
         assert_eq!(
-            (task.priority, task.due_at, task.repeat.as_str()),
-            (1, None, "none"),
+            (
+                task.priority,
+                task.due_at,
+                task.repeat.as_str(),
+                task.tags.as_str()
+            ),
+            (1, None, "none", "[]"),
             "{task:?}"
         );
         assert!(
@@ -324,7 +335,9 @@ async fn tags_belong_to_one_task_once_per_key_and_go_with_their_task() {
             .await
             .expect("tags");
     }
-    let stored = task_tag::Entity::find_for_tasks(&owner, [first])
+    let stored = task_tag::Entity::find_for_owner(&owner)
+        .filter(task_tag::Column::TaskId.eq(first))
+        .order_by_asc(task_tag::Column::TagKey)
         .all(db)
         .await
         .expect("tags");
@@ -348,7 +361,8 @@ async fn tags_belong_to_one_task_once_per_key_and_go_with_their_task() {
     // Another user's constructors see none of them.
     let stranger = self::owner(&new_user());
     assert_eq!(
-        task_tag::Entity::find_for_tasks(&stranger, [first, second])
+        task_tag::Entity::find_for_owner(&stranger)
+            .filter(task_tag::Column::TaskId.is_in([first, second]))
             .count(db)
             .await
             .expect("count"),
@@ -390,7 +404,8 @@ async fn tags_belong_to_one_task_once_per_key_and_go_with_their_task() {
         0
     );
     assert_eq!(
-        task_tag::Entity::find_for_tasks(&owner, [second])
+        task_tag::Entity::find_for_owner(&owner)
+            .filter(task_tag::Column::TaskId.eq(second))
             .count(db)
             .await
             .expect("count"),
@@ -467,6 +482,9 @@ async fn seed_volume(db: &DatabaseConnection, users: &[String], per_user: usize)
                 priority: (i % 3) as i16,
                 due_at: (i % 3 != 0).then(|| base + chrono::Duration::hours((i * 7919 % 8760) as i64)),
                 repeat: "none".into(),
+                tags: TaskTags::parse(vec![format!("t{}", i % 10), format!("t{}", i % 7)])
+                    .expect("tags")
+                    .to_column(),
                 created_at: base,
                 updated_at: base,
             })
@@ -481,15 +499,15 @@ async fn seed_volume(db: &DatabaseConnection, users: &[String], per_user: usize)
                 priority: Set(t.priority),
                 due_at: Set(t.due_at),
                 repeat: Set(t.repeat.clone()),
+                tags: Set(t.tags.clone()),
                 created_at: Set(t.created_at),
                 updated_at: Set(t.updated_at),
             }))
             .exec_without_returning(db)
             .await
             .expect("tasks");
-            let tags = chunk.iter().enumerate().flat_map(|(i, t)| {
-                let tags =
-                    TaskTags::parse(vec![format!("t{}", i % 10), format!("t{}", i % 7)]).expect("tags");
+            let tags = chunk.iter().flat_map(|t| {
+                let tags = TaskTags::from_column(&t.tags).expect("tags");
                 task_tag::Entity::rows_for_task(&owner(user), t.id, &tags)
             });
             task_tag::Entity::insert_many(tags)

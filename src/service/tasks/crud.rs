@@ -11,7 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::filter::overdue_condition;
-use super::tags::{replace_tags, tags_of_task};
+use super::tags::replace_tags;
 use crate::domain::{NewTask, Owner, Repeat, TaskPatch, TaskTags, check_repeat_has_due_date, now_micros};
 use crate::entity::task::{self, Column};
 use crate::entity::task_tag;
@@ -36,6 +36,7 @@ pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> R
         priority: input.priority.as_column(),
         due_at,
         repeat: input.repeat.as_str().to_owned(),
+        tags: input.tags.to_column(),
         created_at: now,
         updated_at: now,
     };
@@ -50,7 +51,8 @@ pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> R
     Ok(model)
 }
 
-/// Inserts `model` (every value already known, so nothing is read back) and its tag rows.
+/// Inserts `model` (every value already known, so nothing is read back) and the tag rows of
+/// `tags` (the set its `tags` column holds).
 async fn insert_task(
     txn: &impl ConnectionTrait,
     owner: &Owner,
@@ -66,6 +68,7 @@ async fn insert_task(
         priority: Set(model.priority),
         due_at: Set(model.due_at),
         repeat: Set(model.repeat.clone()),
+        tags: Set(model.tags.clone()),
         created_at: Set(model.created_at),
         updated_at: Set(model.updated_at),
     };
@@ -131,6 +134,9 @@ pub async fn update(
     }
     if let Some(repeat) = patch.repeat {
         update = update.col_expr(Column::Repeat, Expr::value(repeat.as_str()));
+    }
+    if let Some(tags) = &patch.tags {
+        update = update.col_expr(Column::Tags, Expr::value(tags.to_column()));
     }
     // A patch of title, description, priority or un-completing is one UPDATE that cannot break
     // the repeat rule nor create a row: atomic by itself, it costs what an update always did.
@@ -259,7 +265,7 @@ async fn after_completion(
             updated_at: now,
             ..task
         };
-        let tags = tags_of_task(txn, owner, completed.id).await?;
+        let tags = next.tag_set()?;
         insert_task(txn, owner, &next, &tags).await?;
     }
     Ok(completed)

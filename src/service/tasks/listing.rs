@@ -1,14 +1,14 @@
 //! Offset listing, as the REST contract pages: a page by position and the total that matches,
 //! in one statement.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    DatabaseConnection, DbBackend, DbErr, FromQueryResult, PaginatorTrait, QueryOrder, QueryResult,
-    QuerySelect, QueryTrait,
+    DatabaseConnection, DbErr, FromQueryResult, PaginatorTrait, QueryOrder, QueryResult, QuerySelect,
+    QueryTrait,
 };
 
 use super::filter::{filtered, sort_column, sql_order};
-use crate::domain::{Owner, SortDirection, SortField, TaskFilter, TaskTags};
+use crate::domain::{Owner, SortDirection, SortField, TaskFilter};
 use crate::entity::task::{self, Column};
 use crate::error::AppError;
 
@@ -25,8 +25,9 @@ pub async fn count(db: &DatabaseConnection, owner: &Owner, filter: &TaskFilter) 
 }
 
 /// One page of the owner's tasks matching `filter`, in the given order (ties broken by id), and
-/// how many tasks match before paging (as [`count`]), with each task's tags, in one statement: the count rides along as a scalar subquery, so a page costs one round trip and
-/// one pooled connection instead of two. A page past the end has no row to carry the count:
+/// how many tasks match before paging (as [`count`]), in one statement: the count rides along as
+/// a scalar subquery, so a page costs one round trip and one pooled connection instead of two
+/// (each task's tags are on its row). A page past the end has no row to carry the count:
 /// only then is it asked for apart.
 pub async fn list_with_total(
     db: &DatabaseConnection,
@@ -35,15 +36,14 @@ pub async fn list_with_total(
     sort: SortField,
     direction: SortDirection,
     page: OffsetPage,
-) -> Result<(u64, Vec<(task::Model, TaskTags)>), AppError> {
+) -> Result<(u64, Vec<task::Model>), AppError> {
     let order = sql_order(direction);
     let total = filtered(db, owner, filter)
         .select_only()
         .column_as(Expr::from(Func::count(Expr::col(Column::Id))), "n")
         .into_query();
-    let mut query = filtered(db, owner, filter)
-        .expr_as(Expr::SubQuery(None, Box::new(total.into())), Counted::TOTAL)
-        .expr_as(joined_tags(db.get_database_backend()), Counted::TAGS);
+    let mut query =
+        filtered(db, owner, filter).expr_as(Expr::SubQuery(None, Box::new(total.into())), Counted::TOTAL);
     if sort == SortField::DueAt {
         // Tasks without a due date last, in both directions (false sorts before true).
         query = query.order_by_asc(Expr::col(Column::DueAt).is_null());
@@ -61,43 +61,23 @@ pub async fn list_with_total(
         None if page.offset == 0 => 0,
         None => count(db, owner, filter).await?,
     };
-    let page = rows
-        .into_iter()
-        .map(|row| (row.task, TaskTags::from_joined(row.tags.as_deref())))
-        .collect();
-    Ok((total, page))
+    Ok((total, rows.into_iter().map(|row| row.task).collect()))
 }
 
-/// The row's tags in one column, ordered by key, from a correlated subquery (one primary-key
-/// range of `task_tags` per row): a REST page and its tags cost one round trip, not two.
-fn joined_tags(backend: DbBackend) -> SimpleExpr {
-    let aggregate = match backend {
-        DbBackend::Postgres => "string_agg(tag, chr(31) ORDER BY tag_key)",
-        _ => "group_concat(tag, char(31) ORDER BY tag_key)",
-    };
-    Expr::cust(format!(
-        "(SELECT {aggregate} FROM task_tags \
-         WHERE task_tags.user_id = tasks.user_id AND task_tags.task_id = tasks.id)"
-    ))
-}
-
-/// A task row with its tags and the total of its page's query beside it.
+/// A task row with the total of its page's query beside it.
 struct Counted {
     task: task::Model,
-    tags: Option<String>,
     total: i64,
 }
 
 impl Counted {
     const TOTAL: &'static str = "total_count";
-    const TAGS: &'static str = "joined_tags";
 }
 
 impl FromQueryResult for Counted {
     fn from_query_result(row: &QueryResult, prefix: &str) -> Result<Self, DbErr> {
         Ok(Self {
             task: task::Model::from_query_result(row, prefix)?,
-            tags: row.try_get(prefix, Self::TAGS)?,
             total: row.try_get(prefix, Self::TOTAL)?,
         })
     }
@@ -152,7 +132,7 @@ mod tests {
         let (total, tasks) = list_with_total(db, owner, filter, sort, direction, page)
             .await
             .expect("list");
-        (total, tasks.into_iter().map(|(task, _)| task.title).collect())
+        (total, tasks.into_iter().map(|task| task.title).collect())
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@
 //! - `listing`: pages by offset with their total (REST);
 //! - `keyset`: pages by position (GraphQL connections);
 //! - `filter`: the filtered, ordered base query both kinds of list start from;
-//! - `tags`: a task's tag set, the tags of a page of tasks, the owner's tags with counts.
+//! - `tags`: the `task_tags` rows of a task's set, the owner's tags with counts.
 
 mod crud;
 mod filter;
@@ -17,4 +17,4 @@ mod tags;
 pub use crud::{TaskCounts, counts, create, delete, get, set_completed, toggle, update};
 pub use keyset::{Keyset, KeysetRequest, PageTake, SortKey, list_keyset};
 pub use listing::{OffsetPage, count, list_with_total};
-pub use tags::{TagCount, tag_counts, tags_of_tasks};
+pub use tags::{TagCount, tag_counts};

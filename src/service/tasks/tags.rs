@@ -1,7 +1,5 @@
-//! The tags of the owner's tasks: replacing a task's set, loading the sets of a page of tasks in
-//! one statement, and the owner's tags with how many tasks carry each.
-
-use std::collections::HashMap;
+//! The rows of `task_tags`, by which tasks are found by tag: replacing a task's set, and the
+//! owner's tags with how many tasks carry each. (A task's own tags are read from its row.)
 
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryOrder, QuerySelect};
@@ -27,40 +25,6 @@ pub(super) async fn replace_tags(
             .await?;
     }
     Ok(())
-}
-
-/// The tags of one of the owner's tasks.
-pub(super) async fn tags_of_task(
-    db: &impl ConnectionTrait,
-    owner: &Owner,
-    task_id: Uuid,
-) -> Result<TaskTags, AppError> {
-    Ok(tags_of_tasks(db, owner, [task_id])
-        .await?
-        .remove(&task_id)
-        .unwrap_or_default())
-}
-
-/// The tags of some of the owner's tasks, in ONE statement whatever their number (a page's
-/// worth: GraphQL's tag loader batches a page into one call). Tasks without tags, and ids that
-/// are not the owner's, are absent from the map.
-pub async fn tags_of_tasks(
-    db: &impl ConnectionTrait,
-    owner: &Owner,
-    task_ids: impl IntoIterator<Item = Uuid>,
-) -> Result<HashMap<Uuid, TaskTags>, AppError> {
-    let rows = task_tag::Entity::find_for_tasks(owner, task_ids).all(db).await?;
-    let mut by_task: HashMap<Uuid, Vec<(String, String)>> = HashMap::new();
-    for row in rows {
-        by_task
-            .entry(row.task_id)
-            .or_default()
-            .push((row.tag, row.tag_key));
-    }
-    Ok(by_task
-        .into_iter()
-        .map(|(task_id, tags)| (task_id, TaskTags::from_stored(tags)))
-        .collect())
 }
 
 /// A tag of the owner's, and how many of their tasks carry it.
