@@ -3,7 +3,8 @@
 #
 #   bench/run.sh [--db postgres,sqlite] [--users 1000] [--tasks 100] [--duration 20s]
 #                [--connections 50,1000] [--workloads list,create,toggle,mixed,gql-list,gql-create]
-#                (also list-tag: a REST list filtered by two tags, `?tag=t1&tag=t2`)
+#                (also list-tag: a REST list filtered by two tags, `?tag=t1&tag=t2`; create-keyed:
+#                a create with a new Idempotency-Key each time)
 #                [--runs 3] [--pool 20] [--postgrest] [--postgraphile] [--filler-tasks 0]
 #                [--out DIR] [--sqlite-pool N] [--threads 2] [--warmup 5s] [--pg-url URL]
 #                [--server BINARY]
@@ -53,7 +54,7 @@ BUILD=1
 BUILD_SERVER=1
 SERVER_OVERRIDE=""
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -214,7 +215,7 @@ per_request() { # before after requests -> CPU microseconds per request ("-" wit
   esac
 }
 
-is_write() { case "$1" in create|mixed|gql-create|pgrst-create) return 0 ;; *) return 1 ;; esac; }
+is_write() { case "$1" in create|create-keyed|mixed|gql-create|pgrst-create) return 0 ;; *) return 1 ;; esac; }
 
 # run_cell backend workload conns run pid port
 run_cell() {

@@ -1,5 +1,6 @@
 //! A small REST client for legacy integrations: creates tasks (one with a priority, a due date
-//! and tags), pages through them with `limit`/`offset` and `X-Total-Count`, toggles one and
+//! and tags, retried safely with an `Idempotency-Key`), pages through them with `limit`/`offset`
+//! and `X-Total-Count`, toggles one, renames one only if nobody changed it (`If-Match`), and
 //! deletes them again.
 //!
 //! ```sh
@@ -80,18 +81,31 @@ async fn main() -> anyhow::Result<()> {
         created.push(task["id"].as_str().context("id")?.to_owned());
     }
 
-    // Priority, a due date (any offset; it comes back in UTC) and tags (trimmed, sorted).
-    let detailed = ok(client
-        .request(Method::POST, "")
-        .json(&json!({
-            "title": "Renew the passport",
-            "priority": "high",
-            "due_at": "2030-03-01T09:00:00+01:00",
-            "tags": ["papers", " Travel "],
-        }))
-        .send()
-        .await?)
-    .await?;
+    // Priority, a due date (any offset; it comes back in UTC) and tags (trimmed, sorted), sent
+    // with an idempotency key: the second send stands for a retry after a timeout, and creates
+    // nothing more.
+    let key = format!("rest-client-{}", uuid::Uuid::now_v7());
+    let passport = json!({
+        "title": "Renew the passport",
+        "priority": "high",
+        "due_at": "2030-03-01T09:00:00+01:00",
+        "tags": ["papers", " Travel "],
+    });
+    let mut detailed = Value::Null;
+    for attempt in 1..=2 {
+        let response = client
+            .request(Method::POST, "")
+            .header("Idempotency-Key", &key)
+            .json(&passport)
+            .send()
+            .await?;
+        let replayed = response.headers().contains_key("idempotent-replayed");
+        detailed = ok(response).await?;
+        println!(
+            "attempt {attempt}: task {} (replayed: {replayed})",
+            detailed["id"]
+        );
+    }
     println!(
         "created {} priority={} due_at={} tags={}",
         detailed["title"], detailed["priority"], detailed["due_at"], detailed["tags"]
@@ -137,13 +151,32 @@ async fn main() -> anyhow::Result<()> {
         .await?)
     .await?;
     println!("toggled: {} completed={}", toggled["title"], toggled["completed"]);
+    // Rename only if the task is still the version read (`If-Match`); a stale copy gets a 412.
+    let read = client
+        .request(Method::GET, &format!("/{}", created[1]))
+        .send()
+        .await?;
+    let version = read
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .context("ETag")?
+        .to_owned();
     let renamed = ok(client
         .request(Method::PUT, &format!("/{}", created[1]))
+        .header("If-Match", &version)
         .json(&json!({"title": "Write the final report"}))
         .send()
         .await?)
     .await?;
-    println!("renamed: {}", renamed["title"]);
+    println!("renamed: {} (version {})", renamed["title"], renamed["version"]);
+    let stale = client
+        .request(Method::PUT, &format!("/{}", created[1]))
+        .header("If-Match", &version)
+        .json(&json!({"title": "A stale copy"}))
+        .send()
+        .await?;
+    println!("saving a stale copy: HTTP {}", stale.status());
 
     for id in &created {
         let deleted = ok(client.request(Method::DELETE, &format!("/{id}")).send().await?).await?;

@@ -17,6 +17,8 @@ ALLOWED_CODES = frozenset(
         "UNAUTHENTICATED",
         "NOT_FOUND",
         "BAD_USER_INPUT",
+        # A random expectedVersion, or a random idempotencyKey still being created.
+        "CONFLICT",
         "BAD_REQUEST",
         "TOO_MANY_REQUESTS",
         "PAYLOAD_TOO_LARGE",

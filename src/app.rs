@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::db::SchemaGate;
 use crate::error::AppError;
 use crate::migrate::Policy;
+use crate::service::tasks::CreatesInFlight;
 use crate::service::users::KnownUsers;
 use crate::{db, prometheus, routes, shutdown};
 
@@ -34,6 +35,8 @@ pub(crate) struct AppState {
     schema: SchemaGate,
     pub auth: Arc<Authenticator>,
     pub known_users: KnownUsers,
+    /// Idempotent creates running in this process (a repeat of one is refused with 409).
+    pub creates_in_flight: CreatesInFlight,
 }
 
 impl AppState {
@@ -123,6 +126,7 @@ impl App {
             schema,
             auth: Arc::new(authenticator(config)),
             known_users: KnownUsers::default(),
+            creates_in_flight: CreatesInFlight::default(),
         };
         let listener = TcpListener::bind(config.bind_addr()).await?;
         Ok(Self {

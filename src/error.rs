@@ -38,6 +38,14 @@ pub enum AppError {
     /// A path no route serves (404).
     #[error("Not Found")]
     RouteNotFound,
+    /// The task exists, but not at a version the change required (412 with its `ETag`;
+    /// GraphQL `CONFLICT` with `currentVersion`). Nothing was changed.
+    #[error("Precondition failed: the task has changed")]
+    PreconditionFailed { current_version: i32 },
+    /// A create with this idempotency key is still being made, here or on another replica
+    /// (409 + Retry-After). Retrying once it is done replays its answer.
+    #[error("A request with this idempotency key is still in progress: retry shortly")]
+    CreateInProgress,
     /// A method the route does not take (405 + `Allow`).
     #[error("{message}")]
     MethodNotAllowed {
@@ -87,6 +95,8 @@ impl AppError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::CreateInProgress => StatusCode::CONFLICT,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -107,6 +117,7 @@ impl AppError {
             Self::Forbidden => "FORBIDDEN",
             Self::Validation(_) => "BAD_USER_INPUT",
             Self::NotFound | Self::RouteNotFound => "NOT_FOUND",
+            Self::PreconditionFailed { .. } | Self::CreateInProgress => "CONFLICT",
             Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
@@ -130,6 +141,13 @@ impl AppError {
             }
             Self::DatabaseUnavailable(_) | Self::SchemaNotReady(_) | Self::Overloaded => {
                 vec![(header::RETRY_AFTER, HeaderValue::from(Self::RETRY_AFTER_SECONDS))]
+            }
+            Self::CreateInProgress => vec![(header::RETRY_AFTER, HeaderValue::from(1))],
+            Self::PreconditionFailed { current_version } => {
+                let tag = crate::domain::entity_tag(*current_version);
+                HeaderValue::from_str(&tag)
+                    .map(|tag| vec![(header::ETAG, tag)])
+                    .unwrap_or_default()
             }
             Self::MethodNotAllowed {
                 allow: Some(allow), ..

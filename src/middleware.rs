@@ -16,6 +16,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::app::{AppState, MAX_BODY_BYTES, REQUEST_ID_HEADER};
 use crate::error::AppError;
 use crate::limit::{self, InFlight};
+use crate::rest;
 
 /// The front end a request was routed to: which body shape its errors take. Each router puts it
 /// into the request's extensions, so a middleware answering before the handler knows it
@@ -126,11 +127,17 @@ pub fn cors(origins: &[String]) -> CorsLayer {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             HeaderName::from_static(REQUEST_ID_HEADER),
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static(rest::IDEMPOTENCY_KEY),
         ])
         .expose_headers([
             HeaderName::from_static("x-total-count"),
             header::LOCATION,
             HeaderName::from_static(REQUEST_ID_HEADER),
+            header::ETAG,
+            HeaderName::from_static(rest::IDEMPOTENT_REPLAYED),
+            header::RETRY_AFTER,
         ])
         .max_age(Duration::from_secs(600))
 }

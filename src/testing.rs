@@ -14,7 +14,7 @@ use crate::service::users::{self, KnownUsers};
 
 pub use crate::db::ACQUIRE_TIMEOUT;
 pub use crate::domain::{Owner, Priority, Repeat, TaskTags, UserId, now_micros};
-pub use crate::entity::{task, task_tag, user};
+pub use crate::entity::{idempotency_key, task, task_tag, user};
 pub use crate::limit::MAX_IN_FLIGHT;
 
 /// The migration steps `todo-api migrate` and `serve` run, for any migrator (the tests pass

@@ -1,6 +1,7 @@
 -- wrk script of bench/run.sh: every request is signed for one of the seeded users, picked at
 -- random, and goes to that user's own paths. Environment:
---   WRK_WORKLOAD    list | list-tag | create | toggle | mixed | gql-list | gql-create | gql-page1
+--   WRK_WORKLOAD    list | list-tag | create | create-keyed | toggle | mixed | gql-list | gql-create
+--                   | gql-page1
 --                   | gql-page500
 --                   | pgrst-list | pgrst-create | pgql-list
 --   WRK_USERS_FILE  lines "user_id token task_id,task_id,... cursor" written by `bench-tool seed`
@@ -20,6 +21,8 @@ local users = {}
 -- Requests are built once per user (and task) here, so the load generator spends its CPU on
 -- sending, not on formatting.
 local list_requests, list_tag_requests, create_requests, toggle_requests = {}, {}, {}, {}
+-- create-keyed: each request carries a new Idempotency-Key, so it is built when sent.
+local create_paths, create_headers = {}, {}
 local gql_list_requests, gql_create_requests = {}, {}
 local gql_page1_requests, gql_page500_requests = {}, {}
 local pgrst_list_requests, pgrst_create_requests = {}, {}
@@ -68,6 +71,8 @@ function init(args)
     -- Tasks carrying both tags (bench-tool seeds t0..t4 and t0..t6 in cycles): one in 35.
     list_tag_requests[#users] = wrk.format("GET", base .. "?limit=20&tag=t1&tag=t2", auth)
     create_requests[#users] = wrk.format("POST", base, json, '{"title":"wrk create"}')
+    create_paths[#users] = base
+    create_headers[#users] = json
     local toggles = {}
     for i, task in ipairs(user.tasks) do
       toggles[i] = wrk.format("PATCH", base .. "/" .. task .. "/complete", auth)
@@ -95,6 +100,19 @@ function init(args)
   end
 end
 
+-- A key no other request of the run sends: the thread, a counter, and a random part (two wrk
+-- processes never share a run, but a key per user would not collide across threads either).
+local sent = 0
+local function create_keyed(n)
+  sent = sent + 1
+  local headers = {}
+  for name, value in pairs(create_headers[n]) do
+    headers[name] = value
+  end
+  headers["Idempotency-Key"] = string.format("wrk-%d-%d-%d", thread_number or 0, sent, math.random(1e9))
+  return wrk.format("POST", create_paths[n], headers, '{"title":"wrk create"}')
+end
+
 local function toggle(n)
   local toggles = toggle_requests[n]
   return toggles[math.random(#toggles)]
@@ -104,6 +122,7 @@ local pick = {
   ["list"] = function(n) return list_requests[n] end,
   ["list-tag"] = function(n) return list_tag_requests[n] end,
   ["create"] = function(n) return create_requests[n] end,
+  ["create-keyed"] = create_keyed,
   ["toggle"] = toggle,
   ["mixed"] = function(n)
     local r = math.random()

@@ -3,6 +3,7 @@
 mod due;
 mod priority;
 mod repeat;
+mod safe_writes;
 mod tags;
 mod task;
 mod user;
@@ -10,6 +11,7 @@ mod user;
 pub use due::DueAt;
 pub use priority::Priority;
 pub use repeat::{Repeat, check_repeat_has_due_date};
+pub use safe_writes::{IdempotencyKey, Precondition, entity_tag, none_match_names};
 pub use tags::{Tag, TaskTags};
 
 pub use task::{

@@ -1,6 +1,8 @@
 //! SeaORM entities. Task queries start only from the owner-scoped constructors in [`task`], so no
-//! code outside this module can forget the owner filter; the same holds for [`task_tag`].
+//! code outside this module can forget the owner filter; the same holds for [`task_tag`] and
+//! [`idempotency_key`].
 
+pub mod idempotency_key;
 pub mod task;
 pub mod task_tag;
 pub mod user;

@@ -7,7 +7,7 @@ use sea_orm::{DeleteMany, UpdateMany};
 use crate::domain::{Owner, TaskTags};
 use crate::error::AppError;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "tasks")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -28,6 +28,9 @@ pub struct Model {
     pub tags: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// 1 at creation, +1 with every change (see `domain::Version`): what `ETag` and
+    /// `expectedVersion` name.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -52,10 +52,17 @@ pub fn to_graphql(error: &AppError) -> async_graphql::Error {
         AppError::Validation(fields) => fields.first().map(FieldError::field),
         _ => None,
     };
+    let current_version = match error {
+        AppError::PreconditionFailed { current_version } => Some(*current_version),
+        _ => None,
+    };
     async_graphql::Error::new(error.to_string()).extend_with(|_, extensions| {
         extensions.set("code", code);
         if let Some(field) = &field {
             extensions.set("field", field.as_str());
+        }
+        if let Some(version) = current_version {
+            extensions.set("currentVersion", version);
         }
     })
 }

@@ -39,6 +39,7 @@ use crate::domain::Owner;
 use crate::entity::user;
 use crate::error::AppError;
 use crate::service;
+use crate::service::tasks::CreatesInFlight;
 
 /// The most operations one batch may carry.
 pub const MAX_BATCH: usize = 10;
@@ -136,6 +137,7 @@ async fn caller(app: &AppState, parts: &Parts) -> Result<Caller, AppError> {
         db: db.clone(),
         owner,
         row,
+        creates_in_flight: app.creates_in_flight.clone(),
     })
 }
 
@@ -144,10 +146,11 @@ struct Caller {
     db: DatabaseConnection,
     owner: Owner,
     row: Arc<user::Model>,
+    creates_in_flight: CreatesInFlight,
 }
 
 async fn execute(graphql: &GraphqlState, caller: Caller, batch: BatchRequest) -> Response {
-    let scope = RequestScope::new(caller.db, caller.owner, caller.row);
+    let scope = RequestScope::new(caller.db, caller.owner, caller.row, caller.creates_in_flight);
     let run = |mut request: async_graphql::Request| {
         let scope = scope.clone();
         async move {

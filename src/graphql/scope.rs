@@ -15,23 +15,36 @@ use crate::auth::AuthFailure;
 use crate::domain::Owner;
 use crate::entity::user;
 use crate::error::AppError;
+use crate::service::tasks::CreatesInFlight;
 
 /// The request data every resolver reads through [`require_owner`].
 pub struct RequestScope {
     pub db: DatabaseConnection,
     pub owner: Owner,
+    /// This process's idempotent creates in progress.
+    pub creates_in_flight: CreatesInFlight,
     users: DataLoader<UserLoader, HashMapCache>,
 }
 
 impl RequestScope {
     /// `caller_row` is the caller's user row, as provisioning returned it.
-    pub fn new(db: DatabaseConnection, owner: Owner, caller_row: Arc<user::Model>) -> Arc<Self> {
+    pub fn new(
+        db: DatabaseConnection,
+        owner: Owner,
+        caller_row: Arc<user::Model>,
+        creates_in_flight: CreatesInFlight,
+    ) -> Arc<Self> {
         // No batching window: the loader answers from memory, so the default 1 ms wait would
         // only add latency and a timer per request.
         let users =
             DataLoader::with_cache(UserLoader::new(caller_row), tokio::spawn, HashMapCache::default())
                 .delay(Duration::ZERO);
-        Arc::new(Self { db, owner, users })
+        Arc::new(Self {
+            db,
+            owner,
+            creates_in_flight,
+            users,
+        })
     }
 
     /// The caller's own user row, loaded at most once per request however many fields ask.

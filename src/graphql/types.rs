@@ -474,6 +474,12 @@ impl Task {
         Repeat::from_name(&self.0.repeat).unwrap_or_default().into()
     }
 
+    /// 1 when created, +1 with every change. Pass it as `expectedVersion` to change the task
+    /// only if nobody changed it since you read it.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     /// The user who owns the task (always the caller). Batched: a page of tasks loads its
     /// owner once.
     async fn owner(&self, ctx: &Context<'_>) -> GqlResult<User> {

@@ -93,7 +93,7 @@ pub enum ErrorBody {
 }
 
 /// Validation errors are placed in the request's `body` unless their location already names the
-/// part (`body`, `query`).
+/// part (`body`, `query`, `header`).
 impl From<AppError> for ErrorBody {
     fn from(error: AppError) -> Self {
         match error {
@@ -101,7 +101,9 @@ impl From<AppError> for ErrorBody {
                 let detail: Vec<ValidationError> = errors
                     .into_iter()
                     .map(|error| match error.loc.first() {
-                        Some(LocPart::Name(part)) if part == "body" || part == "query" => error,
+                        Some(LocPart::Name(part)) if ["body", "query", "header"].contains(&part.as_ref()) => {
+                            error
+                        }
                         _ => error.within("body"),
                     })
                     .map(ValidationError::from)

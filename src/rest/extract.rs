@@ -9,10 +9,11 @@
 //! in pydantic's words ([`pydantic`]).
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, OriginalUri, Request};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_TYPE, IF_MATCH, IF_NONE_MATCH};
 use axum::http::request::Parts;
 use percent_encoding::percent_decode_str;
 use sea_orm::DatabaseConnection;
@@ -20,12 +21,14 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::IDEMPOTENCY_KEY;
 use super::errors::RestError;
 use crate::app::AppState;
 use crate::auth::{AuthUser, RequestMeta, access_denied};
-use crate::domain::{FieldError, LocPart, Owner};
+use crate::domain::{FieldError, IdempotencyKey, LocPart, Owner, Precondition, none_match_names};
 use crate::error::AppError;
 use crate::service;
+use crate::service::tasks::CreatesInFlight;
 
 /// The caller, checked against the `{user_id}` of the path (403 on a mismatch) and provisioned,
 /// with the database it may use: the only way a REST handler reaches the database, and only
@@ -33,6 +36,8 @@ use crate::service;
 pub struct OwnerScope {
     pub owner: Owner,
     pub db: DatabaseConnection,
+    /// This process's idempotent creates in progress.
+    pub creates_in_flight: CreatesInFlight,
     task_id: Option<String>,
 }
 
@@ -62,6 +67,7 @@ impl FromRequestParts<AppState> for OwnerScope {
         Ok(Self {
             owner: caller.owner,
             db: db.clone(),
+            creates_in_flight: state.creates_in_flight.clone(),
             // One that is not UTF-8 is malformed: a 404, like any other malformed id.
             task_id: params.remove("task_id").and_then(Result::ok),
         })
@@ -416,6 +422,77 @@ impl<S: Send + Sync, T: Input> FromRequestParts<S> for QueryParams<T> {
             }
         }
         Ok(Self(read::<T>(params, "query")?))
+    }
+}
+
+/// `If-Match`: the versions a change requires (absent: any). Never refused: a value that names
+/// no version of the task matches nothing, so the change is a 412 (or a 404 first).
+pub struct IfMatch(pub Precondition);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let values = parts.headers.get_all(IF_MATCH);
+        if values.iter().next().is_none() {
+            return Ok(Self(Precondition::Any));
+        }
+        Ok(Self(Precondition::if_match(
+            values.iter().filter_map(|value| value.to_str().ok()),
+        )))
+    }
+}
+
+/// `If-None-Match`: the entity tags a client already holds (none when absent).
+pub struct IfNoneMatch(pub Vec<String>);
+
+impl IfNoneMatch {
+    /// Whether the client holds `version` already (answer 304).
+    pub fn holds(&self, version: i32) -> bool {
+        let values: Vec<&str> = self.0.iter().map(String::as_str).collect();
+        none_match_names(&values, version)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let values = parts.headers.get_all(IF_NONE_MATCH).iter();
+        Ok(Self(
+            values
+                .filter_map(|value| value.to_str().ok().map(str::to_owned))
+                .collect(),
+        ))
+    }
+}
+
+/// `Idempotency-Key`, when sent: one value of 1 to 255 printable ASCII characters, else a 422
+/// at `["header", "idempotency-key"]`.
+pub struct IdempotencyKeyHeader(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
+    type Rejection = RestError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let loc = || vec![LocPart::from("header"), LocPart::from(IDEMPOTENCY_KEY)];
+        let mut values = parts.headers.get_all(IDEMPOTENCY_KEY).iter();
+        let (Some(value), None) = (values.next(), values.next()) else {
+            return match parts.headers.contains_key(IDEMPOTENCY_KEY) {
+                false => Ok(Self(None)),
+                true => Err(AppError::invalid(FieldError::at(
+                    loc(),
+                    "value_error",
+                    "Value error, send one Idempotency-Key header, not several",
+                ))
+                .into()),
+            };
+        };
+        // A value with bytes outside visible ASCII is refused by the key's own rule.
+        let text = String::from_utf8_lossy(value.as_bytes());
+        Ok(Self(Some(
+            IdempotencyKey::parse(&text, loc()).map_err(AppError::invalid)?,
+        )))
     }
 }
 

@@ -9,6 +9,11 @@ mod tasks;
 
 pub use errors::{RestError, method_not_allowed, not_found, render};
 
+/// The request header naming one create, so that retries of it create nothing more.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// The response header saying a create's answer repeats the first answer to its key.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
 use axum::Router;
 use axum::routing::{get, patch};
 

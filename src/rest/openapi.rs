@@ -39,7 +39,13 @@ at most 8,192 bytes of credential). Missing or invalid: 401 with `WWW-Authentica
 
 **Order of checks.** Unknown route 404, wrong method 405 and a body over 65,536 bytes 413 come \
 first; then 401 (authentication), 403 (the path `user_id` is not the token's user), 422 \
-(validation), 404 (task missing, malformed id, or someone else's: never leaked).
+(validation), 404 (task missing, malformed id, or someone else's: never leaked), 412 (`If-Match` \
+names no current version of the task).
+
+**Safe writes.** Every task has a `version` (1 when created, +1 per change), sent as `ETag` on \
+single-task answers. `If-Match` on `PUT`, `DELETE` and `PATCH …/complete` makes the change only \
+at those versions (else 412 with the current `ETag`, nothing changed); `If-None-Match` on `GET` \
+answers 304. `Idempotency-Key` on `POST …/tasks` makes a retried create safe.
 
 **Errors** are FastAPI-shaped: `{\"detail\": \"...\", \"message\": \"...\"}`, and for validation \
 `{\"detail\": [{\"loc\": [...], \"msg\": \"...\", \"type\": \"...\"}], \"message\": \"...\"}`. \
@@ -110,6 +116,39 @@ pub struct TaskPath {
     pub task_id: String,
 }
 
+/// `If-Match`, read by `super::extract::IfMatch`.
+#[derive(IntoParams)]
+#[into_params(names("If-Match"), parameter_in = Header)]
+pub struct IfMatchHeader(
+    /// Change the task only if its `ETag` is one of these (`"3"`, or a list `"3", "4"`), or
+    /// `*` for any existing task. Otherwise 412 with the current `ETag`, nothing changed. A weak
+    /// or unknown entity tag never matches. Absent: unconditional.
+    #[param(example = "\"3\"")]
+    Option<String>,
+);
+
+/// `If-None-Match`, read by `super::extract::IfNoneMatch`.
+#[derive(IntoParams)]
+#[into_params(names("If-None-Match"), parameter_in = Header)]
+pub struct IfNoneMatchHeader(
+    /// The `ETag`s you hold (`W/` accepted), or `*`: when the task's is one of them, 304 with
+    /// no body.
+    #[param(example = "\"3\"")]
+    Option<String>,
+);
+
+/// `Idempotency-Key`, read by `super::extract::IdempotencyKeyHeader`.
+#[derive(IntoParams)]
+#[into_params(names("Idempotency-Key"), parameter_in = Header)]
+pub struct IdempotencyKeyParam(
+    /// 1 to 255 printable ASCII characters naming this create. A repeat with the same key and
+    /// body within 24 hours creates nothing and gets the first answer again (with
+    /// `Idempotent-Replayed: true`), even if the task changed or was deleted since; the same key
+    /// with another body is a 422; a repeat while the first is still running is a 409.
+    #[param(min_length = 1, max_length = 255, example = "create-7f3c2a")]
+    Option<String>,
+);
+
 // ---- responses ----------------------------------------------------------------------------
 
 /// The error answers every task route can give, as references to `components/responses`.
@@ -120,6 +159,12 @@ pub struct InvalidInput;
 
 /// 404 for a task that is missing, malformed, or someone else's.
 pub struct TaskMissing;
+
+/// 412 for an `If-Match` the task's version does not meet.
+pub struct PreconditionFailed;
+
+/// 409 for a repeat of an idempotent create still running.
+pub struct CreateInProgress;
 
 fn refs(entries: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
     entries
@@ -150,6 +195,18 @@ impl IntoResponses for InvalidInput {
 impl IntoResponses for TaskMissing {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         refs(&[("404", "NotFound")])
+    }
+}
+
+impl IntoResponses for PreconditionFailed {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        refs(&[("412", "PreconditionFailed")])
+    }
+}
+
+impl IntoResponses for CreateInProgress {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        refs(&[("409", "CreateInProgress")])
     }
 }
 
@@ -221,6 +278,26 @@ impl Modify for SharedComponents {
                 .build(),
             ),
             (
+                "PreconditionFailed",
+                error(
+                    "`If-Match` names no current version of the task: it changed since it was read. \
+                     Nothing was changed; `ETag` is the current version",
+                    AppError::PreconditionFailed { current_version: 2 },
+                )
+                .header("ETag", etag_header())
+                .build(),
+            ),
+            (
+                "CreateInProgress",
+                error(
+                    "A create with this `Idempotency-Key` is still running (here or on another \
+                     replica); retry after `Retry-After` seconds to get its answer",
+                    AppError::CreateInProgress,
+                )
+                .header("Retry-After", retry_after())
+                .build(),
+            ),
+            (
                 "PayloadTooLarge",
                 error(
                     "The request body is over 65,536 bytes (checked before authentication)",
@@ -263,6 +340,16 @@ impl Modify for SharedComponents {
             components.responses.insert(name.to_owned(), response.into());
         }
     }
+}
+
+/// The `ETag` header of a single-task answer: the task's version, quoted.
+fn etag_header() -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::String).examples(["\"3\""]))
+        .description(Some(
+            "The task's version, quoted (`\"3\"`): send it in `If-Match`",
+        ))
+        .build()
 }
 
 fn json_response(description: &str, schema: &str, example: ErrorBody) -> ResponseBuilder {

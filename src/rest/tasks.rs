@@ -12,12 +12,19 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::IDEMPOTENT_REPLAYED;
 use super::errors::RestError;
-use super::extract::{Bounded, Checks, Input, JsonBody, OwnerScope, QueryParams, present};
-use super::openapi::{CommonErrors, InvalidInput, TaskMissing, TaskPath, UserPath};
+use super::extract::{
+    Bounded, Checks, IdempotencyKeyHeader, IfMatch, IfNoneMatch, Input, JsonBody, OwnerScope, QueryParams,
+    present,
+};
+use super::openapi::{
+    CommonErrors, CreateInProgress, IdempotencyKeyParam, IfMatchHeader, IfNoneMatchHeader, InvalidInput,
+    PreconditionFailed, TaskMissing, TaskPath, UserPath,
+};
 use crate::domain::{
     DueAt, FieldError, NewTask, Priority, Repeat, SearchText, SortDirection, SortField, StatusFilter, Tag,
-    TaskDescription, TaskFilter, TaskPatch, TaskTags, TaskTitle,
+    TaskDescription, TaskFilter, TaskPatch, TaskTags, TaskTitle, entity_tag,
 };
 use crate::entity::task;
 use crate::error::AppError;
@@ -606,6 +613,10 @@ pub struct TaskBody {
     /// How it comes back once completed (`none` unless set). Completing a repeating task
     /// creates its next occurrence and sets this one's to `none`.
     repeat: RepeatParam,
+    /// 1 when created, +1 with every change; the `ETag` of single-task answers is this number,
+    /// quoted. Send it back in `If-Match` to change the task only if nobody changed it since.
+    #[schema(minimum = 1, example = 1)]
+    version: i32,
 }
 
 pub fn rfc3339(at: DateTime<Utc>) -> String {
@@ -628,8 +639,18 @@ impl TaskBody {
             due_at: task.due_at.map(rfc3339),
             tags,
             repeat: Repeat::from_name(&task.repeat).unwrap_or_default().into(),
+            version: task.version,
         })
     }
+}
+
+/// A single-task answer: `body` with the task's `ETag`.
+fn tagged(version: i32, body: impl IntoResponse) -> Response {
+    let mut response = body.into_response();
+    if let Ok(tag) = HeaderValue::from_str(&entity_tag(version)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    response
 }
 
 /// The toggle answer: the task plus a message, flat.
@@ -710,30 +731,48 @@ pub async fn list(
     path = "/api/{user_id}/tasks",
     operation_id = "create_task",
     tag = "tasks",
-    params(UserPath),
+    params(UserPath, IdempotencyKeyParam),
     request_body(content = CreateTaskBody, content_type = "application/json",
         description = "The new task. A body without `Content-Type` is read as JSON; another media type is a 422."),
     responses(
-        (status = 201, description = "Created", body = TaskBody,
-            headers(("Location" = String, description = "`/api/{user_id}/tasks/{id}` of the new task"))),
+        (status = 201, description = "Created (or, with a known `Idempotency-Key`, created before: the first answer again)", body = TaskBody,
+            headers(
+                ("Location" = String, description = "`/api/{user_id}/tasks/{id}` of the new task"),
+                ("ETag" = String, description = "The task's version, quoted (`\"1\"`)"),
+                ("Idempotent-Replayed" = String, description = "`true` when this answer repeats the first answer to its `Idempotency-Key`"),
+            )),
         InvalidInput,
+        CreateInProgress,
         CommonErrors,
     ),
     security(("bearer" = [])),
 )]
 pub async fn create(
     scope: OwnerScope,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     JsonBody(input): JsonBody<CreateTaskBody>,
 ) -> Result<Response, RestError> {
-    let task = service::create(&scope.db, &scope.owner, input).await?;
+    let (task, replayed) = match key {
+        None => (service::create(&scope.db, &scope.owner, input).await?, false),
+        Some(key) => {
+            let created =
+                service::create_once(&scope.db, &scope.creates_in_flight, &scope.owner, input, &key).await?;
+            (created.task, created.replayed)
+        }
+    };
     let location = format!(
         "/api/{}/tasks/{}",
         utf8_percent_encode(scope.owner.id(), PATH_SEGMENT),
         task.id
     );
-    let mut response = (StatusCode::CREATED, Json(TaskBody::new(task)?)).into_response();
+    let mut response = tagged(task.version, (StatusCode::CREATED, Json(TaskBody::new(task)?)));
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
+    }
+    if replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(response)
 }
@@ -744,17 +783,23 @@ pub async fn create(
     path = "/api/{user_id}/tasks/{task_id}",
     operation_id = "get_task",
     tag = "tasks",
-    params(TaskPath),
+    params(TaskPath, IfNoneMatchHeader),
     responses(
-        (status = 200, description = "The task", body = TaskBody),
+        (status = 200, description = "The task", body = TaskBody,
+            headers(("ETag" = String, description = "The task's version, quoted: send it in `If-Match` or `If-None-Match`"))),
+        (status = 304, description = "`If-None-Match` names the task's current version: no body",
+            headers(("ETag" = String, description = "The task's version, quoted"))),
         TaskMissing,
         CommonErrors,
     ),
     security(("bearer" = [])),
 )]
-pub async fn get_one(scope: OwnerScope) -> Result<Json<TaskBody>, RestError> {
+pub async fn get_one(scope: OwnerScope, held: IfNoneMatch) -> Result<Response, RestError> {
     let task = service::get(&scope.db, &scope.owner, scope.task_id()).await?;
-    Ok(Json(TaskBody::new(task)?))
+    if held.holds(task.version) {
+        return Ok(tagged(task.version, StatusCode::NOT_MODIFIED));
+    }
+    Ok(tagged(task.version, Json(TaskBody::new(task)?)))
 }
 
 /// Update a task (partial)
@@ -768,23 +813,26 @@ pub async fn get_one(scope: OwnerScope) -> Result<Json<TaskBody>, RestError> {
     path = "/api/{user_id}/tasks/{task_id}",
     operation_id = "update_task",
     tag = "tasks",
-    params(TaskPath),
+    params(TaskPath, IfMatchHeader),
     request_body(content = UpdateTaskBody, content_type = "application/json",
         description = "The fields to change. A body without `Content-Type` is read as JSON; another media type is a 422."),
     responses(
-        (status = 200, description = "The updated task", body = TaskBody),
+        (status = 200, description = "The updated task", body = TaskBody,
+            headers(("ETag" = String, description = "The task's version, quoted"))),
         InvalidInput,
         TaskMissing,
+        PreconditionFailed,
         CommonErrors,
     ),
     security(("bearer" = [])),
 )]
 pub async fn update(
     scope: OwnerScope,
+    IfMatch(precondition): IfMatch,
     JsonBody(patch): JsonBody<UpdateTaskBody>,
-) -> Result<Json<TaskBody>, RestError> {
-    let task = service::update(&scope.db, &scope.owner, scope.task_id(), patch).await?;
-    Ok(Json(TaskBody::new(task)?))
+) -> Result<Response, RestError> {
+    let task = service::update(&scope.db, &scope.owner, scope.task_id(), patch, &precondition).await?;
+    Ok(tagged(task.version, Json(TaskBody::new(task)?)))
 }
 
 /// Delete a task
@@ -793,16 +841,20 @@ pub async fn update(
     path = "/api/{user_id}/tasks/{task_id}",
     operation_id = "delete_task",
     tag = "tasks",
-    params(TaskPath),
+    params(TaskPath, IfMatchHeader),
     responses(
         (status = 200, description = "Deleted", body = DeletedBody),
         TaskMissing,
+        PreconditionFailed,
         CommonErrors,
     ),
     security(("bearer" = [])),
 )]
-pub async fn delete(scope: OwnerScope) -> Result<Json<DeletedBody>, RestError> {
-    let id = service::delete(&scope.db, &scope.owner, scope.task_id()).await?;
+pub async fn delete(
+    scope: OwnerScope,
+    IfMatch(precondition): IfMatch,
+) -> Result<Json<DeletedBody>, RestError> {
+    let id = service::delete(&scope.db, &scope.owner, scope.task_id(), &precondition).await?;
     Ok(Json(DeletedBody {
         message: "Task deleted successfully",
         id: id.to_string(),
@@ -819,20 +871,24 @@ pub async fn delete(scope: OwnerScope) -> Result<Json<DeletedBody>, RestError> {
     path = "/api/{user_id}/tasks/{task_id}/complete",
     operation_id = "toggle_task",
     tag = "tasks",
-    params(TaskPath),
+    params(TaskPath, IfMatchHeader),
     responses(
-        (status = 200, description = "The task with `completed` flipped, and a message", body = ToggledBody),
+        (status = 200, description = "The task with `completed` flipped, and a message", body = ToggledBody,
+            headers(("ETag" = String, description = "The task's version, quoted"))),
         TaskMissing,
+        PreconditionFailed,
         CommonErrors,
     ),
     security(("bearer" = [])),
 )]
-pub async fn toggle(scope: OwnerScope) -> Result<Json<ToggledBody>, RestError> {
-    let task = service::toggle(&scope.db, &scope.owner, scope.task_id()).await?;
-    Ok(Json(ToggledBody {
+pub async fn toggle(scope: OwnerScope, IfMatch(precondition): IfMatch) -> Result<Response, RestError> {
+    let task = service::toggle(&scope.db, &scope.owner, scope.task_id(), &precondition).await?;
+    let version = task.version;
+    let body = ToggledBody {
         task: TaskBody::new(task)?,
         message: "Task completion status updated",
-    }))
+    };
+    Ok(tagged(version, Json(body)))
 }
 
 #[cfg(test)]

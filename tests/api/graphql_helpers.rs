@@ -116,6 +116,7 @@ pub async fn seed(app: &TestApp, user: &str, seeds: Vec<Seed>) -> Vec<task::Mode
             tags: TaskTags::default().to_column(),
             created_at: seed.created_at,
             updated_at: seed.updated_at,
+            version: 1,
         })
         .collect();
     let active = rows.iter().map(|row| task::ActiveModel {
@@ -130,6 +131,7 @@ pub async fn seed(app: &TestApp, user: &str, seeds: Vec<Seed>) -> Vec<task::Mode
         tags: Set(row.tags.clone()),
         created_at: Set(row.created_at),
         updated_at: Set(row.updated_at),
+        version: Set(row.version),
     });
     task::Entity::insert_many(active)
         .exec_without_returning(&app.db)

@@ -344,6 +344,7 @@ impl TestApp {
                     "completed": t.completed, "created_at": t.created_at.to_rfc3339(),
                     "updated_at": t.updated_at.to_rfc3339(), "priority": t.priority,
                     "due_at": t.due_at.map(|at| at.to_rfc3339()), "repeat": t.repeat,
+                    "tags": t.tags, "version": t.version,
                 })
             })
             .collect()

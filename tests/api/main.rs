@@ -31,6 +31,8 @@ mod rest_isolation;
 mod rest_listing;
 mod rest_task_details;
 mod rest_validation;
+mod safe_writes;
+mod safe_writes_migration;
 mod security_events;
 mod shutdown;
 mod task_details_migration;

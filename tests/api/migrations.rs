@@ -251,6 +251,7 @@ async fn seed(db: &DatabaseConnection) {
             tags: Set("[]".to_owned()),
             created_at: Set(at(index as u32 + 2)),
             updated_at: Set(at(index as u32 + 3)),
+            version: Set(index as i32 + 1),
         })
         .exec_without_returning(db)
         .await

@@ -108,11 +108,11 @@ fn every_route_documents_every_status_of_the_contract_with_its_error_shape() {
     let common = ["400", "401", "403", "413", "429", "503"];
     let cases: [(&str, &str, &[&str]); 6] = [
         (tasks, "get", &["200", "422"]),
-        (tasks, "post", &["201", "422"]),
-        (task, "get", &["200", "404"]),
-        (task, "put", &["200", "404", "422"]),
-        (task, "delete", &["200", "404"]),
-        (complete, "patch", &["200", "404"]),
+        (tasks, "post", &["201", "409", "422"]),
+        (task, "get", &["200", "304", "404"]),
+        (task, "put", &["200", "404", "412", "422"]),
+        (task, "delete", &["200", "404", "412"]),
+        (complete, "patch", &["200", "404", "412"]),
     ];
     for (path, method, specific) in cases {
         let op = operation(&doc, path, method);
@@ -234,6 +234,10 @@ async fn every_documented_error_example_is_what_the_server_sends_for_it() {
     let tasks = TestApp::tasks_path(&user);
     let missing_task = format!("{tasks}/{}", uuid::Uuid::now_v7());
     let oversized = format!("{{\"title\": \"{}\"}}", "x".repeat(65_536));
+    let changed = app
+        .create_task(&user, serde_json::json!({"title": "changed once"}))
+        .await;
+    let changed = format!("{tasks}/{}", changed["id"].as_str().expect("id"));
     let token = format!("Bearer {}", token_for(&user));
     let cases = [
         (
@@ -254,6 +258,12 @@ async fn every_documented_error_example_is_what_the_server_sends_for_it() {
             "PayloadTooLarge",
             413,
             app.as_user(&user, Method::POST, &tasks).body(oversized),
+        ),
+        (
+            "PreconditionFailed",
+            412,
+            app.as_user(&user, Method::DELETE, &changed)
+                .header("If-Match", "\"7\""),
         ),
         (
             "ValidationFailed",

@@ -109,7 +109,8 @@ async fn an_old_client_gets_the_defaults_and_every_field_as_before() {
             "tags",
             "title",
             "updated_at",
-            "user_id"
+            "user_id",
+            "version"
         ]
     );
     assert_eq!(created["title"], "Buy milk");
@@ -133,6 +134,7 @@ async fn an_old_client_gets_the_defaults_and_every_field_as_before() {
     let mut expected = created.clone();
     expected["title"] = json!("Buy oat milk");
     expected["updated_at"] = updated["updated_at"].clone();
+    expected["version"] = json!(2);
     assert_eq!(updated, expected);
 
     let toggled = toggle(&app, &user, &created["id"]).await;

@@ -21,10 +21,11 @@ use crate::helpers::{SECRET, TestApp, http_client, new_user, token_for};
 /// Guards against a hang only; nothing here asserts how fast anything is.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-/// The binary, serving on a free port over a SQLite file in a temporary directory.
-struct Server {
+/// The binary, serving on a free port over a SQLite file in a temporary directory (or over a
+/// database of the caller's).
+pub struct Server {
     child: Child,
-    addr: SocketAddr,
+    pub addr: SocketAddr,
     /// Messages of the JSON log lines it writes to standard error.
     messages: mpsc::UnboundedReceiver<String>,
     database_url: String,
@@ -33,8 +34,16 @@ struct Server {
 
 impl Server {
     async fn start(extra_env: &[(&str, &str)]) -> Self {
+        Self::start_over(None, extra_env).await
+    }
+
+    /// The binary over `database_url` (a fresh SQLite file when `None`).
+    pub async fn start_over(database_url: Option<&str>, extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = format!("sqlite://{}?mode=rwc", dir.path().join("todo.db").display());
+        let database_url = database_url.map_or_else(
+            || format!("sqlite://{}?mode=rwc", dir.path().join("todo.db").display()),
+            str::to_owned,
+        );
         let mut child = Command::new(env!("CARGO_BIN_EXE_todo-api"))
             .arg("serve")
             .current_dir(dir.path())

@@ -6,13 +6,15 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, QuerySelect, TransactionTrait, UpdateMany,
 };
 use uuid::Uuid;
 
 use super::filter::overdue_condition;
 use super::tags::replace_tags;
-use crate::domain::{NewTask, Owner, Repeat, TaskPatch, TaskTags, check_repeat_has_due_date, now_micros};
+use crate::domain::{
+    NewTask, Owner, Precondition, Repeat, TaskPatch, TaskTags, check_repeat_has_due_date, now_micros,
+};
 use crate::entity::task::{self, Column};
 use crate::entity::task_tag;
 use crate::error::AppError;
@@ -24,6 +26,21 @@ fn parse_task_id(id: &str) -> Result<Uuid, AppError> {
 
 /// Creates the task and its tags, in one transaction when it has tags.
 pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> Result<task::Model, AppError> {
+    let (model, tags) = new_task(owner, input)?;
+    if tags.is_empty() {
+        // One statement is atomic by itself: a task without tags costs what it always did.
+        insert_task(db, owner, &model, &tags).await?;
+    } else {
+        let txn = db.begin().await?;
+        insert_task(&txn, owner, &model, &tags).await?;
+        txn.commit().await?;
+    }
+    Ok(model)
+}
+
+/// The row a create inserts (version 1, created and updated now), and its tags; or why the
+/// input breaks a rule.
+pub(super) fn new_task(owner: &Owner, input: NewTask) -> Result<(task::Model, TaskTags), AppError> {
     let due_at = input.due_at.map(|due| due.as_utc());
     check_repeat_has_due_date(input.repeat, due_at).map_err(AppError::invalid)?;
     let now = now_micros();
@@ -39,21 +56,17 @@ pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> R
         tags: input.tags.to_column(),
         created_at: now,
         updated_at: now,
+        version: FIRST_VERSION,
     };
-    if input.tags.is_empty() {
-        // One statement is atomic by itself: a task without tags costs what it always did.
-        insert_task(db, owner, &model, &input.tags).await?;
-    } else {
-        let txn = db.begin().await?;
-        insert_task(&txn, owner, &model, &input.tags).await?;
-        txn.commit().await?;
-    }
-    Ok(model)
+    Ok((model, input.tags))
 }
+
+/// A new task's version.
+const FIRST_VERSION: i32 = 1;
 
 /// Inserts `model` (every value already known, so nothing is read back) and the tag rows of
 /// `tags` (the set its `tags` column holds).
-async fn insert_task(
+pub(super) async fn insert_task(
     txn: &impl ConnectionTrait,
     owner: &Owner,
     model: &task::Model,
@@ -71,6 +84,7 @@ async fn insert_task(
         tags: Set(model.tags.clone()),
         created_at: Set(model.created_at),
         updated_at: Set(model.updated_at),
+        version: Set(model.version),
     };
     task::Entity::insert(row).exec_without_returning(txn).await?;
     let tag_rows = task_tag::Entity::rows_for_task(owner, model.id, tags);
@@ -94,7 +108,8 @@ async fn find_owned(db: &impl ConnectionTrait, owner: &Owner, id: Uuid) -> Resul
 }
 
 /// Applies the given fields only, in one transaction (one statement when that is all it
-/// takes). An empty patch changes nothing, `updated_at` included.
+/// takes), if the task's version meets `precondition` (checked by the same `UPDATE`). An empty
+/// patch changes nothing, `updated_at` and `version` included.
 ///
 /// The task row is updated first (which, on PostgreSQL, locks it until commit, and on SQLite
 /// takes the write lock), then the rule "a repeating task needs a due date" is checked on the
@@ -105,14 +120,15 @@ pub async fn update(
     owner: &Owner,
     id: &str,
     patch: TaskPatch,
+    precondition: &Precondition,
 ) -> Result<task::Model, AppError> {
     if patch.is_empty() {
-        return get(db, owner, id).await;
+        let task = get(db, owner, id).await?;
+        return meets(task, precondition);
     }
     let id = parse_task_id(id)?;
     let now = now_micros();
-    let mut update =
-        task::Entity::update_one_for_owner(owner, id).col_expr(Column::UpdatedAt, Expr::value(now));
+    let mut update = changing(owner, id, precondition).col_expr(Column::UpdatedAt, Expr::value(now));
     if let Some(title) = patch.title {
         update = update.col_expr(Column::Title, Expr::value(title.into_inner()));
     }
@@ -145,16 +161,21 @@ pub async fn update(
         && patch.repeat.is_none()
         && patch.completed != Some(true);
     if single_statement {
-        return single(update.exec_with_returning(db).await?);
+        let updated = update.exec_with_returning(db).await?.pop();
+        return changed(db, owner, id, updated).await;
     }
     let txn = db.begin().await?;
-    let task = single(update.exec_with_returning(&txn).await?)?;
+    let updated = update.exec_with_returning(&txn).await?.pop();
+    let task = changed(&txn, owner, id, updated).await?;
     check_repeat_has_due_date(repeat_of(&task), task.due_at).map_err(AppError::invalid)?;
     if let Some(tags) = &patch.tags {
         replace_tags(&txn, owner, id, tags).await?;
     }
     let task = if patch.completed == Some(true) {
-        complete(&txn, owner, id, now).await?.unwrap_or(task)
+        // The UPDATE above checked the precondition and moved the version: one change, one
+        // version, so completing does neither again.
+        let completion = task::Entity::update_one_for_owner(owner, id);
+        complete(&txn, owner, completion, now).await?.unwrap_or(task)
     } else {
         task
     };
@@ -165,14 +186,20 @@ pub async fn update(
 /// Flips `completed` in one statement, so concurrent toggles never lose one another. A flip to
 /// completed is a transition this request made (the row is locked from the UPDATE on), so a
 /// repeating task's next occurrence is created with it, in the same transaction.
-pub async fn toggle(db: &DatabaseConnection, owner: &Owner, id: &str) -> Result<task::Model, AppError> {
+pub async fn toggle(
+    db: &DatabaseConnection,
+    owner: &Owner,
+    id: &str,
+    precondition: &Precondition,
+) -> Result<task::Model, AppError> {
     let id = parse_task_id(id)?;
     let now = now_micros();
-    let update = task::Entity::update_one_for_owner(owner, id)
+    let update = changing(owner, id, precondition)
         .col_expr(Column::Completed, Expr::col(Column::Completed).not())
         .col_expr(Column::UpdatedAt, Expr::value(now));
     let txn = db.begin().await?;
-    let task = single(update.exec_with_returning(&txn).await?)?;
+    let updated = update.exec_with_returning(&txn).await?.pop();
+    let task = changed(&txn, owner, id, updated).await?;
     let task = if task.completed {
         after_completion(&txn, owner, task, now).await?
     } else {
@@ -182,21 +209,24 @@ pub async fn toggle(db: &DatabaseConnection, owner: &Owner, id: &str) -> Result<
     Ok(task)
 }
 
-/// Sets `completed`; idempotent, so a retried call is harmless (`updated_at` moves only when the
-/// value does, and a repeating task comes back once, not once per retry).
+/// Sets `completed`; idempotent, so a retried call is harmless (`updated_at` and `version` move
+/// only when the value does, and a repeating task comes back once, not once per retry). The
+/// precondition holds either way: a task already in that state at another version is a
+/// conflict.
 pub async fn set_completed(
     db: &DatabaseConnection,
     owner: &Owner,
     id: &str,
     completed: bool,
+    precondition: &Precondition,
 ) -> Result<task::Model, AppError> {
     let id = parse_task_id(id)?;
     let now = now_micros();
     let txn = db.begin().await?;
     let changed = if completed {
-        complete(&txn, owner, id, now).await?
+        complete(&txn, owner, changing(owner, id, precondition), now).await?
     } else {
-        task::Entity::update_one_for_owner(owner, id)
+        changing(owner, id, precondition)
             .filter(Column::Completed.eq(true))
             .col_expr(Column::Completed, Expr::value(false))
             .col_expr(Column::UpdatedAt, Expr::value(now))
@@ -206,24 +236,25 @@ pub async fn set_completed(
     };
     let task = match changed {
         Some(task) => task,
-        None => find_owned(&txn, owner, id).await?,
+        None => meets(find_owned(&txn, owner, id).await?, precondition)?,
     };
     txn.commit().await?;
     Ok(task)
 }
 
-/// Completes a pending task: `UPDATE … SET completed = true WHERE … AND completed = false`.
-/// `Some` when this call made the transition (then a repeating task also gets its next
-/// occurrence), `None` when the task was already completed or is not the owner's. PostgreSQL
+/// Completes a pending task: `update` (one task of the owner's, usually [`changing`]) with
+/// `SET completed = true … AND completed = false`. `Some` when this call made the transition
+/// (then a repeating task also gets its next occurrence), `None` when the task was already
+/// completed, is not at a version the update allows, or is not the owner's. PostgreSQL
 /// re-checks the condition once it holds the row lock and SQLite runs one writer at a time, so
 /// of two concurrent completions exactly one sees the transition.
 async fn complete(
     txn: &DatabaseTransaction,
     owner: &Owner,
-    id: Uuid,
+    update: UpdateMany<task::Entity>,
     now: DateTime<Utc>,
 ) -> Result<Option<task::Model>, AppError> {
-    let completed = task::Entity::update_one_for_owner(owner, id)
+    let completed = update
         .filter(Column::Completed.eq(false))
         .col_expr(Column::Completed, Expr::value(true))
         .col_expr(Column::UpdatedAt, Expr::value(now))
@@ -249,12 +280,13 @@ async fn after_completion(
     let Some(old_due) = task.due_at.filter(|_| repeat.repeats()) else {
         return Ok(task);
     };
-    let completed = single(
-        task::Entity::update_one_for_owner(owner, task.id)
-            .col_expr(Column::Repeat, Expr::value(Repeat::None.as_str()))
-            .exec_with_returning(txn)
-            .await?,
-    )?;
+    // Part of the completion this transaction made: the version already moved with it.
+    let completed = task::Entity::update_one_for_owner(owner, task.id)
+        .col_expr(Column::Repeat, Expr::value(Repeat::None.as_str()))
+        .exec_with_returning(txn)
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
     // `None` only past the last date chrono represents: the task then simply stops repeating.
     if let Some(next_due) = repeat.next_due(old_due, now) {
         let next = task::Model {
@@ -263,6 +295,7 @@ async fn after_completion(
             due_at: Some(next_due),
             created_at: now,
             updated_at: now,
+            version: FIRST_VERSION,
             ..task
         };
         let tags = next.tag_set()?;
@@ -277,17 +310,69 @@ fn repeat_of(task: &task::Model) -> Repeat {
     Repeat::from_name(&task.repeat).unwrap_or_default()
 }
 
-/// Deletes the task and returns its id.
-pub async fn delete(db: &DatabaseConnection, owner: &Owner, id: &str) -> Result<Uuid, AppError> {
+/// Deletes the task, if its version meets `precondition` (checked by the `DELETE` itself), and
+/// returns its id.
+pub async fn delete(
+    db: &DatabaseConnection,
+    owner: &Owner,
+    id: &str,
+    precondition: &Precondition,
+) -> Result<Uuid, AppError> {
     let id = parse_task_id(id)?;
-    let result = task::Entity::delete_one_for_owner(owner, id).exec(db).await?;
-    if result.rows_affected == 0 {
-        return Err(AppError::NotFound);
+    let mut delete = task::Entity::delete_one_for_owner(owner, id);
+    if let Precondition::OneOf(versions) = precondition {
+        delete = delete.filter(Column::Version.is_in(versions.iter().copied()));
+    }
+    if delete.exec(db).await?.rows_affected == 0 {
+        return Err(refusal(db, owner, id).await);
     }
     Ok(id)
 }
-fn single(mut rows: Vec<task::Model>) -> Result<task::Model, AppError> {
-    rows.pop().ok_or(AppError::NotFound)
+
+/// `UPDATE tasks SET version = version + 1 … WHERE id AND owner [AND version IN (…)]`: the
+/// start of every change, so the check of the precondition and the write are one statement.
+fn changing(owner: &Owner, id: Uuid, precondition: &Precondition) -> UpdateMany<task::Entity> {
+    let update = task::Entity::update_one_for_owner(owner, id)
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1));
+    match precondition {
+        Precondition::Any => update,
+        Precondition::OneOf(versions) => update.filter(Column::Version.is_in(versions.iter().copied())),
+    }
+}
+
+/// The row a change returned; without one, why it changed nothing.
+async fn changed(
+    db: &impl ConnectionTrait,
+    owner: &Owner,
+    id: Uuid,
+    updated: Option<task::Model>,
+) -> Result<task::Model, AppError> {
+    match updated {
+        Some(task) => Ok(task),
+        None => Err(refusal(db, owner, id).await),
+    }
+}
+
+/// Why a conditional write matched no row: the task is missing (404), or it exists at a version
+/// the precondition did not allow (412 / `CONFLICT`, naming the current version).
+async fn refusal(db: &impl ConnectionTrait, owner: &Owner, id: Uuid) -> AppError {
+    match find_owned(db, owner, id).await {
+        Ok(task) => AppError::PreconditionFailed {
+            current_version: task.version,
+        },
+        Err(error) => error,
+    }
+}
+
+/// The task, if its version meets `precondition`.
+fn meets(task: task::Model, precondition: &Precondition) -> Result<task::Model, AppError> {
+    if precondition.allows(task.version) {
+        Ok(task)
+    } else {
+        Err(AppError::PreconditionFailed {
+            current_version: task.version,
+        })
+    }
 }
 
 /// How many tasks an owner has, and how many of them are completed.

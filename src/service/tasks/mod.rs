@@ -2,7 +2,9 @@
 //! an owner-scoped constructor of [`task::Entity`](crate::entity::task::Entity), so another
 //! user's task is indistinguishable from a missing one.
 //!
-//! - `crud`: create, get, update, toggle, set completed, delete, and the owner's counts;
+//! - `crud`: create, get, update, toggle, set completed, delete (each change checked against
+//!   the version the client expects), and the owner's counts;
+//! - `idempotent`: a create named by an idempotency key, made once and replayed to retries;
 //! - `listing`: pages by offset with their total (REST);
 //! - `keyset`: pages by position (GraphQL connections);
 //! - `filter`: the filtered, ordered base query both kinds of list start from;
@@ -10,11 +12,13 @@
 
 mod crud;
 mod filter;
+mod idempotent;
 mod keyset;
 mod listing;
 mod tags;
 
 pub use crud::{TaskCounts, counts, create, delete, get, set_completed, toggle, update};
+pub use idempotent::{CreatesInFlight, create_once};
 pub use keyset::{Keyset, KeysetRequest, PageTake, SortKey, list_keyset};
 pub use listing::{OffsetPage, count, list_with_total};
 pub use tags::{TagCount, tag_counts};
