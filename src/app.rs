@@ -60,6 +60,8 @@ pub struct App {
     db: DatabaseConnection,
     /// Keeps trying the schema step while the database does not answer; stopped with the app.
     supervisor: Option<AbortOnDrop>,
+    /// Deletes expired idempotency keys in the background.
+    key_sweeper: AbortOnDrop,
     shutdown_timeout: Duration,
     statements: StatementCounter,
 }
@@ -121,6 +123,7 @@ impl App {
         db.set_metric_callback(move |_| {
             counter.0.fetch_add(1, Ordering::Relaxed);
         });
+        let key_sweeper = AbortOnDrop(tokio::spawn(sweep_expired_keys(db.clone(), schema.clone())));
         let state = AppState {
             db: db.clone(),
             schema,
@@ -134,6 +137,7 @@ impl App {
             router: routes::router(state, config),
             db,
             supervisor,
+            key_sweeper,
             shutdown_timeout: config.shutdown_timeout,
             statements,
         })
@@ -153,8 +157,31 @@ impl App {
         let served =
             shutdown::serve_draining(self.listener, self.router, shutdown, self.shutdown_timeout).await;
         drop(self.supervisor);
+        drop(self.key_sweeper);
         shutdown::close_pool(&self.db).await;
         served
+    }
+}
+
+/// How often a server deletes the idempotency keys that expired (every replica does; the
+/// deletes are idempotent).
+const KEY_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Deletes expired idempotency keys every [`KEY_SWEEP_INTERVAL`], starting one interval after
+/// start-up, once the schema is ready; a failure is logged and retried at the next tick.
+async fn sweep_expired_keys(db: DatabaseConnection, schema: SchemaGate) {
+    let start = tokio::time::Instant::now() + KEY_SWEEP_INTERVAL;
+    let mut ticks = tokio::time::interval_at(start, KEY_SWEEP_INTERVAL);
+    loop {
+        ticks.tick().await;
+        if !schema.is_ready() {
+            continue;
+        }
+        match crate::service::tasks::purge_expired_keys(&db).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired idempotency keys deleted"),
+            Err(error) => tracing::warn!(error = %error, "expired idempotency keys not deleted"),
+        }
     }
 }
 

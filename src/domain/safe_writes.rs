@@ -22,15 +22,26 @@ impl Precondition {
         version.map_or(Self::Any, |version| Self::OneOf(vec![version]))
     }
 
+    /// At most this many distinct versions of an `If-Match` list are checked (each is a bound
+    /// parameter of the writing statement); a client names one, rarely two.
+    pub const MAX_VERSIONS: usize = 32;
+
     /// The `If-Match` values of a request (several header lines read as one list): `*`, or the
-    /// versions its strong entity tags name. Weak tags never match (RFC 9110 §13.1.1: strong
-    /// comparison).
+    /// versions its strong entity tags name (the first [`MAX_VERSIONS`](Self::MAX_VERSIONS)
+    /// distinct ones). Weak tags never match (RFC 9110 §13.1.1: strong comparison).
     pub fn if_match<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut versions = Vec::new();
         for tag in values.into_iter().flat_map(entity_tags) {
             match tag {
                 EntityTag::Any => return Self::Any,
-                EntityTag::Strong(opaque) => versions.extend(version_named(opaque)),
+                EntityTag::Strong(opaque) => {
+                    if let Some(version) = version_named(opaque)
+                        && !versions.contains(&version)
+                        && versions.len() < Self::MAX_VERSIONS
+                    {
+                        versions.push(version);
+                    }
+                }
                 EntityTag::Weak(_) => {}
             }
         }
@@ -193,6 +204,16 @@ mod tests {
                 "{value:?}"
             );
         }
+        // Repeats count once, and a list is cut at MAX_VERSIONS distinct versions.
+        assert_eq!(
+            Precondition::if_match(["\"4\", \"4\", \"5\""]),
+            Precondition::OneOf(vec![4, 5])
+        );
+        let long: Vec<String> = (1..=1000).map(|v| format!("\"{v}\"")).collect();
+        let Precondition::OneOf(kept) = Precondition::if_match([long.join(",").as_str()]) else {
+            panic!("a list");
+        };
+        assert_eq!(kept, (1..=32).collect::<Vec<i32>>());
         // A malformed member does not hide the next one.
         assert_eq!(
             Precondition::if_match(["xyz, \"4\""]),

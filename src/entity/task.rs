@@ -7,6 +7,8 @@ use sea_orm::{DeleteMany, UpdateMany};
 use crate::domain::{Owner, TaskTags};
 use crate::error::AppError;
 
+/// A task row. It is also what an idempotency key's stored answer holds (as JSON, for 24 hours):
+/// a column added later needs `#[serde(default)]`, so that answers stored before it still read.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "tasks")]
 pub struct Model {

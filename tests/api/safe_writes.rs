@@ -9,7 +9,7 @@ use futures::future::join_all;
 use reqwest::{Method, Response, StatusCode};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, TransactionTrait};
 use serde_json::{Value, json};
-use todo_api::testing::idempotency_key;
+use todo_api::testing::{idempotency_key, purge_expired_keys};
 
 use crate::graphql_helpers::{codes, data, graphql, only_error};
 use crate::helpers::{TestApp, new_user, spawn_app};
@@ -724,13 +724,17 @@ async fn a_repeat_while_the_first_create_is_still_running_is_409_here_and_on_ano
 }
 
 #[tokio::test]
-async fn a_key_older_than_a_day_is_forgotten_and_purged_by_the_next_keyed_create() {
+async fn a_key_older_than_a_day_is_forgotten_and_purged_by_the_next_keyed_create_or_the_sweep() {
     let app = spawn_app().await;
     let user = new_user();
     let first = keyed_create(&app, None, &user, "old", json!({"title": "yesterday"})).await;
     assert_eq!(first.status(), 201);
     let other = keyed_create(&app, None, &user, "other", json!({"title": "other"})).await;
     assert_eq!(other.status(), 201);
+    // A user who sends no more keys: only the background sweep deletes theirs.
+    let idle = new_user();
+    let idle_key = keyed_create(&app, None, &idle, "idle", json!({"title": "idle"})).await;
+    assert_eq!(idle_key.status(), 201);
     // Age both keys past the lifetime.
     let aged = chrono::Utc::now() - chrono::Duration::hours(25);
     let backend = app.db.get_database_backend();
@@ -756,5 +760,19 @@ async fn a_key_older_than_a_day_is_forgotten_and_purged_by_the_next_keyed_create
         .into_iter()
         .map(|row| row.key)
         .collect();
-    assert_eq!(keys, ["old"], "the other expired key was purged");
+    assert_eq!(keys.len(), 2, "the user's other expired key was purged: {keys:?}");
+    assert!(keys.contains(&"old".to_owned()) && keys.contains(&"idle".to_owned()));
+    assert_eq!(purge_expired_keys(&app.db).await.expect("sweep"), 1);
+    let keys: Vec<String> = idempotency_key::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("keys")
+        .into_iter()
+        .map(|row| row.key)
+        .collect();
+    assert_eq!(
+        keys,
+        ["old"],
+        "the sweep deleted the idle user's expired key, and only that"
+    );
 }

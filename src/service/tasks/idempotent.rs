@@ -9,16 +9,20 @@
 //! requests still race (the lock is only a courtesy), the second one's key row collides with the
 //! first one's primary key once that commits, and the second is answered as a retry.
 //!
-//! Expired keys are purged on write: each keyed create first deletes its user's keys older than
-//! [`KEY_LIFETIME`], in its own transaction. A key older than that is never honoured.
+//! A key older than [`KEY_LIFETIME`] is never honoured, and is deleted twice over: each keyed
+//! create first deletes its user's expired keys (in its transaction, where on SQLite this write
+//! also takes the write lock before the lookup), and [`purge_expired_keys`] runs in the
+//! background of every server for the users who send no more keys (each stored answer holds a
+//! copy of a task, which must not outlive the key).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::Duration;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, SqlErr, Statement,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    SqlErr, Statement, TransactionTrait,
 };
 use serde_json::json;
 
@@ -29,6 +33,36 @@ use crate::error::AppError;
 
 /// How long a key is remembered.
 pub const KEY_LIFETIME: Duration = Duration::hours(24);
+
+/// How many expired keys one statement of [`purge_expired_keys`] deletes at most: a backlog is
+/// worked off in short statements that never hold many row locks at once.
+const PURGE_BATCH: u64 = 1000;
+
+/// Deletes every user's keys older than [`KEY_LIFETIME`], in batches; returns how many. A
+/// maintenance statement, on behalf of no user: the only one in this crate not scoped to an
+/// owner, and it only ever deletes what no request may read any more.
+pub async fn purge_expired_keys(db: &DatabaseConnection) -> Result<u64, AppError> {
+    use idempotency_key::Column;
+    let cutoff = now_micros() - KEY_LIFETIME;
+    let mut purged = 0;
+    loop {
+        let batch = Query::select()
+            .columns([Column::UserId, Column::Key])
+            .from(idempotency_key::Entity)
+            .and_where(Column::CreatedAt.lt(cutoff))
+            .limit(PURGE_BATCH)
+            .to_owned();
+        let deleted = idempotency_key::Entity::delete_many()
+            .filter(Expr::tuple([Expr::col(Column::UserId), Expr::col(Column::Key)]).in_subquery(batch))
+            .exec(db)
+            .await?
+            .rows_affected;
+        purged += deleted;
+        if deleted < PURGE_BATCH {
+            return Ok(purged);
+        }
+    }
+}
 
 /// A create made, or replayed.
 #[derive(Debug)]
@@ -215,4 +249,70 @@ fn fingerprint(model: &task::Model) -> String {
         "repeat": model.repeat,
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The background purge, against a real SQLite file.
+
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    use super::*;
+    use crate::domain::{Priority, Repeat, TaskTitle, UserId};
+
+    async fn database() -> (tempfile::TempDir, DatabaseConnection) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("keys.db").display());
+        let db = crate::db::connect(&url, None).await.expect("connect");
+        crate::migrate::up::<migration::Migrator>(&db, &url, None)
+            .await
+            .expect("migrate");
+        (dir, db)
+    }
+
+    async fn keyed_create(db: &DatabaseConnection, user: &str, key: &str) -> Owner {
+        crate::testing::provision_user(db, user).await.expect("user");
+        let owner = Owner::verified(UserId::parse(user).expect("user id"));
+        let input = NewTask {
+            title: TaskTitle::parse("keyed").expect("title"),
+            description: None,
+            completed: false,
+            priority: Priority::default(),
+            due_at: None,
+            tags: TaskTags::default(),
+            repeat: Repeat::None,
+        };
+        let key = IdempotencyKey::parse(key, vec!["key".into()]).expect("key");
+        create_once(db, &CreatesInFlight::default(), &owner, input, &key)
+            .await
+            .expect("created");
+        owner
+    }
+
+    #[tokio::test]
+    async fn the_background_purge_deletes_every_users_expired_keys_and_only_those() {
+        let (_dir, db) = database().await;
+        let idle = keyed_create(&db, "idle-user", "old").await;
+        keyed_create(&db, "active-user", "fresh").await;
+        assert_eq!(purge_expired_keys(&db).await.expect("purge"), 0);
+        idempotency_key::Entity::update_many()
+            .col_expr(
+                idempotency_key::Column::CreatedAt,
+                Expr::value(now_micros() - KEY_LIFETIME - Duration::seconds(1)),
+            )
+            .filter(idempotency_key::Column::UserId.eq(idle.id()))
+            .exec(&db)
+            .await
+            .expect("age the idle user's key");
+        assert_eq!(purge_expired_keys(&db).await.expect("purge"), 1);
+        let left: Vec<String> = idempotency_key::Entity::find()
+            .all(&db)
+            .await
+            .expect("keys")
+            .into_iter()
+            .map(|row| row.key)
+            .collect();
+        assert_eq!(left, ["fresh"]);
+    }
 }

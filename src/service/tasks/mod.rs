@@ -18,7 +18,7 @@ mod listing;
 mod tags;
 
 pub use crud::{TaskCounts, counts, create, delete, get, set_completed, toggle, update};
-pub use idempotent::{CreatesInFlight, create_once};
+pub use idempotent::{CreatesInFlight, create_once, purge_expired_keys};
 pub use keyset::{Keyset, KeysetRequest, PageTake, SortKey, list_keyset};
 pub use listing::{OffsetPage, count, list_with_total};
 pub use tags::{TagCount, tag_counts};
