@@ -49,6 +49,11 @@ async fn conditional(
     request.send().await.expect("request")
 }
 
+/// `PUT` of one task without a precondition.
+async fn update(app: &TestApp, user: &str, path: &str, body: Value) -> Response {
+    conditional(app, user, Method::PUT, path, None, Some(body)).await
+}
+
 #[tokio::test]
 async fn versions_start_at_one_and_move_by_one_per_change_with_an_etag_on_every_task_answer() {
     let app = spawn_app().await;
@@ -137,15 +142,7 @@ async fn if_match_guards_put_delete_and_complete_and_a_refusal_changes_nothing()
     let user = new_user();
     let task = app.create_task(&user, json!({"title": "guarded"})).await;
     let path = task_path(&user, &task);
-    let moved = conditional(
-        &app,
-        &user,
-        Method::PUT,
-        &path,
-        None,
-        Some(json!({"title": "v2"})),
-    )
-    .await;
+    let moved = update(&app, &user, &path, json!({"title": "v2"})).await;
     assert_eq!(moved.status(), 200);
     let before = app.rows_of(&user).await;
 
@@ -286,15 +283,7 @@ async fn if_none_match_on_a_read_answers_304_with_the_etag_and_no_body() {
         assert_eq!(etag(&response).as_deref(), Some("\"1\""));
         assert!(response.bytes().await.expect("body").is_empty());
     }
-    let changed = conditional(
-        &app,
-        &user,
-        Method::PUT,
-        &path,
-        None,
-        Some(json!({"title": "fresh"})),
-    )
-    .await;
+    let changed = update(&app, &user, &path, json!({"title": "fresh"})).await;
     assert_eq!(changed.status(), 200);
     let response = read("\"1\"").await.expect("request");
     assert_eq!(response.status(), 200);
@@ -518,15 +507,7 @@ async fn a_keyed_create_is_made_once_and_every_retry_gets_the_first_answer() {
 
     // Changed, then deleted: a retry still gets the first answer and creates nothing.
     let path = task_path(&user, &created);
-    let changed = conditional(
-        &app,
-        &user,
-        Method::PUT,
-        &path,
-        None,
-        Some(json!({"title": "paid"})),
-    )
-    .await;
+    let changed = update(&app, &user, &path, json!({"title": "paid"})).await;
     assert_eq!(changed.status(), 200);
     let retry = keyed_create(&app, None, &user, "rent-2026-12", body.clone()).await;
     assert_eq!(retry.json::<Value>().await.expect("json"), created);

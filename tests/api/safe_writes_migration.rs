@@ -3,13 +3,13 @@
 //! added.
 
 use migration::Migrator;
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait};
 use todo_api::testing::migrate::{self, known_versions};
 use todo_api::testing::{idempotency_key, task};
 
 use crate::helpers::fresh_database;
 use crate::migrations::{connect, schema};
-use crate::task_details_migration::dump;
+use crate::task_details_migration::{USER_COLUMNS, dump};
 
 const THIS_VERSION: &str = "m20261204_130000_add_versions_and_idempotency_keys";
 
@@ -27,7 +27,12 @@ const TASK_COLUMNS: [&str; 11] = [
     "repeat",
     "tags",
 ];
-const USER_COLUMNS: [&str; 5] = ["id", "email", "name", "created_at", "updated_at"];
+
+/// Every byte of every old column of `tasks`, and of `users`, is what it was.
+async fn assert_kept(db: &DatabaseConnection, tasks: &[String], users: &[String], round: u32) {
+    assert_eq!(dump(db, "tasks", &TASK_COLUMNS).await, tasks, "round {round}");
+    assert_eq!(dump(db, "users", &USER_COLUMNS).await, users, "round {round}");
+}
 
 #[tokio::test]
 async fn the_versions_migration_keeps_every_byte_starts_every_task_at_1_and_down_removes_only_what_it_added()
@@ -85,16 +90,7 @@ async fn the_versions_migration_keeps_every_byte_starts_every_task_at_1_and_down
             .await
             .expect("up");
         assert_eq!(applied, [THIS_VERSION], "round {round}");
-        assert_eq!(
-            dump(&db, "tasks", &TASK_COLUMNS).await,
-            tasks_before,
-            "round {round}"
-        );
-        assert_eq!(
-            dump(&db, "users", &USER_COLUMNS).await,
-            users_before,
-            "round {round}"
-        );
+        assert_kept(&db, &tasks_before, &users_before, round).await;
         assert_eq!(dump(&db, "tasks", &["version"]).await.len(), 2);
         for version in dump(&db, "tasks", &["version"]).await {
             assert!(version.trim_matches('\'') == "1", "round {round}: {version}");
@@ -114,16 +110,7 @@ async fn the_versions_migration_keeps_every_byte_starts_every_task_at_1_and_down
             schema_before,
             "round {round}: exactly what it added"
         );
-        assert_eq!(
-            dump(&db, "tasks", &TASK_COLUMNS).await,
-            tasks_before,
-            "round {round}"
-        );
-        assert_eq!(
-            dump(&db, "users", &USER_COLUMNS).await,
-            users_before,
-            "round {round}"
-        );
+        assert_kept(&db, &tasks_before, &users_before, round).await;
     }
     // The latest schema reads the rows back through the entity.
     migrate::up::<Migrator>(&db, &database.url, None)

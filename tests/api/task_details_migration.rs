@@ -28,7 +28,7 @@ const OLD_TASK_COLUMNS: [&str; 7] = [
     "created_at",
     "updated_at",
 ];
-const USER_COLUMNS: [&str; 5] = ["id", "email", "name", "created_at", "updated_at"];
+pub(crate) const USER_COLUMNS: [&str; 5] = ["id", "email", "name", "created_at", "updated_at"];
 
 /// Every row of `table`, each `columns` value quoted as an SQL literal by the database itself
 /// (SQLite's `quote`: text, blobs as `X'…'`; PostgreSQL's `quote_nullable` of the value's text),
