@@ -2,7 +2,6 @@
 //! server understood it and the task it made. Every read and write goes through the owner-scoped
 //! constructors below.
 
-use sea_orm::DeleteMany;
 use sea_orm::entity::prelude::*;
 
 use crate::domain::Owner;
@@ -48,12 +47,5 @@ impl Entity {
         Self::find()
             .filter(Column::UserId.eq(owner.id()))
             .filter(Column::Key.eq(key))
-    }
-
-    /// The owner's keys made before `cutoff`: forgotten.
-    pub fn delete_expired_for_owner(owner: &Owner, cutoff: DateTimeUtc) -> DeleteMany<Entity> {
-        Self::delete_many()
-            .filter(Column::UserId.eq(owner.id()))
-            .filter(Column::CreatedAt.lt(cutoff))
     }
 }

@@ -2,32 +2,32 @@
 //! retry with the same key and the same input, within [`KEY_LIFETIME`], gets the task as that
 //! first create made it, whatever happened to it since, on any replica.
 //!
-//! The key's row (`idempotency_keys`) is inserted in the transaction that inserts the task, so
-//! a crash can lose neither without the other. A repeat while the first is still running is
-//! refused (409 / `CONFLICT`), not queued: in this process by [`CreatesInFlight`], across
-//! replicas by a PostgreSQL advisory lock on the key taken for the transaction. Should two
-//! requests still race (the lock is only a courtesy), the second one's key row collides with the
-//! first one's primary key once that commits, and the second is answered as a retry.
+//! The key's row (`idempotency_keys`) is written in the transaction that inserts the task, so
+//! a crash can lose neither without the other: `BEGIN`, (PostgreSQL) the key's advisory lock, the
+//! key's row (an upsert that takes over an expired key and leaves a live one alone), the task,
+//! `COMMIT`. A repeat while the first is still running is refused (409 / `CONFLICT`), not
+//! queued: in this process by [`CreatesInFlight`], across replicas by the advisory lock. Should
+//! two requests still race (the lock is only a courtesy), the second one's upsert waits for the
+//! first one's row, then finds it live and answers as a retry.
 //!
-//! A key older than [`KEY_LIFETIME`] is never honoured, and is deleted twice over: each keyed
-//! create first deletes its user's expired keys (in its transaction, where on SQLite this write
-//! also takes the write lock before the lookup), and [`purge_expired_keys`] runs in the
-//! background of every server for the users who send no more keys (each stored answer holds a
-//! copy of a task, which must not outlive the key).
+//! A key older than [`KEY_LIFETIME`] is never honoured: its row is taken over by the next create
+//! with the key, and [`purge_expired_keys`] runs in the background of every server for the keys
+//! nobody sends again (each stored answer holds a copy of a task, which must not outlive the
+//! key).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::Duration;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    SqlErr, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    EntityTrait, QueryFilter, Statement, TransactionTrait,
 };
 use serde_json::json;
 
 use super::crud::{insert_task, new_task};
-use crate::domain::{IdempotencyKey, NewTask, Owner, TaskTags, now_micros};
+use crate::domain::{IdempotencyKey, NewTask, Owner, now_micros};
 use crate::entity::{idempotency_key, task};
 use crate::error::AppError;
 
@@ -114,116 +114,74 @@ pub async fn create_once(
     let Some(_running) = in_flight.enter(owner, key) else {
         return Err(AppError::CreateInProgress);
     };
-    match create_in_transaction(db, owner, key, &request, model, &tags).await {
-        Err(Attempt::KeyTaken) => {
-            // Another replica's create with this key committed first: answer as a retry.
-            match replay(db, owner, key, &request).await? {
-                Some(created) => Ok(created),
-                None => Err(AppError::CreateInProgress),
-            }
-        }
-        Err(Attempt::Failed(error)) => Err(error),
-        Err(Attempt::OtherRequest) => Err(AppError::invalid(key.reused())),
-        Ok(created) => Ok(created),
+    let txn = db.begin().await?;
+    if db.get_database_backend() == DbBackend::Postgres && !lock_key(&txn, owner, key).await? {
+        return Err(AppError::CreateInProgress);
     }
-}
-
-enum Attempt {
-    /// The key's row appeared between the lookup and the insert.
-    KeyTaken,
-    /// The key names a create of different input.
-    OtherRequest,
-    Failed(AppError),
-}
-
-impl<E: Into<AppError>> From<E> for Attempt {
-    fn from(error: E) -> Self {
-        Self::Failed(error.into())
+    if claim_key(&txn, owner, key, &request, &model).await? {
+        insert_task(&txn, owner, &model, &tags).await?;
+        txn.commit().await?;
+        return Ok(Created {
+            task: model,
+            replayed: false,
+        });
     }
+    // The key is live: this request is a retry of its create, or reuses it for another one.
+    // Nothing was written: the transaction ends without effect when it drops.
+    let stored = idempotency_key::Entity::find_for_owner(owner, key.as_str())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a live idempotency key vanished")))?;
+    answer_of(&stored, &request).unwrap_or_else(|| Err(AppError::invalid(key.reused())))
 }
 
-async fn create_in_transaction(
-    db: &DatabaseConnection,
+/// PostgreSQL: the key's advisory lock, held until the transaction ends, or `false` when another
+/// transaction holds it (a create with this key is running, on any replica): refused at once
+/// instead of waiting on the first one's row.
+async fn lock_key(txn: &DatabaseTransaction, owner: &Owner, key: &IdempotencyKey) -> Result<bool, AppError> {
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked",
+            [format!("{}\n{}", owner.id(), key.as_str()).into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<bool>("", "locked")?,
+        None => false,
+    })
+}
+
+/// Writes the key's row for this create, unless the key is live: `INSERT … ON CONFLICT (user_id,
+/// key) DO UPDATE … WHERE created_at < cutoff`, so an expired key is taken over in place and a
+/// live one is left alone. True when this request now owns the key. One statement, and a write:
+/// on SQLite it takes the write lock before anything is read.
+async fn claim_key(
+    txn: &DatabaseTransaction,
     owner: &Owner,
     key: &IdempotencyKey,
     request: &str,
-    model: task::Model,
-    tags: &TaskTags,
-) -> Result<Created, Attempt> {
-    let txn = db.begin().await?;
-    if db.get_database_backend() == DbBackend::Postgres {
-        // Held until the transaction ends: a second request with the key, on any replica, finds
-        // it taken and is refused at once instead of waiting on the first one's row.
-        let locked = txn
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked",
-                [format!("{}\n{}", owner.id(), key.as_str()).into()],
-            ))
-            .await?
-            .map(|row| row.try_get::<bool>("", "locked"))
-            .transpose()?
-            .unwrap_or(false);
-        if !locked {
-            return Err(Attempt::Failed(AppError::CreateInProgress));
-        }
-    }
-    // The purge is a write, so on SQLite it also takes the write lock before the lookup below:
-    // the lookup and the inserts see one state.
-    let now = now_micros();
-    idempotency_key::Entity::delete_expired_for_owner(owner, now - KEY_LIFETIME)
-        .exec(&txn)
-        .await?;
-    if let Some(stored) = idempotency_key::Entity::find_for_owner(owner, key.as_str())
-        .one(&txn)
-        .await?
-    {
-        let created = answer_of(&stored, request).ok_or(Attempt::OtherRequest)??;
-        txn.commit().await?;
-        return Ok(created);
-    }
-    insert_task(&txn, owner, &model, tags).await?;
+    model: &task::Model,
+) -> Result<bool, AppError> {
+    use idempotency_key::Column;
     let row = idempotency_key::ActiveModel {
         user_id: Set(owner.id().to_owned()),
         key: Set(key.as_str().to_owned()),
         request: Set(request.to_owned()),
-        task: Set(serde_json::to_string(&model).map_err(|e| AppError::Internal(e.into()))?),
-        created_at: Set(now),
+        task: Set(serde_json::to_string(model).map_err(|e| AppError::Internal(e.into()))?),
+        created_at: Set(model.created_at),
     };
-    match idempotency_key::Entity::insert(row)
-        .exec_without_returning(&txn)
-        .await
-    {
-        Ok(_) => {}
-        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Err(Attempt::KeyTaken);
-        }
-        Err(error) => return Err(error.into()),
-    }
-    txn.commit().await?;
-    Ok(Created {
-        task: model,
-        replayed: false,
-    })
-}
-
-/// The stored answer for `key`, read outside any transaction (after a collision).
-async fn replay(
-    db: &DatabaseConnection,
-    owner: &Owner,
-    key: &IdempotencyKey,
-    request: &str,
-) -> Result<Option<Created>, AppError> {
-    let Some(stored) = idempotency_key::Entity::find_for_owner(owner, key.as_str())
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    match answer_of(&stored, request) {
-        Some(created) => created.map(Some),
-        None => Err(AppError::invalid(key.reused())),
-    }
+    let expired = Expr::col((idempotency_key::Entity, Column::CreatedAt)).lt(model.created_at - KEY_LIFETIME);
+    let claimed = idempotency_key::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([Column::UserId, Column::Key])
+                .update_columns([Column::Request, Column::Task, Column::CreatedAt])
+                .action_and_where(expired)
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    Ok(claimed == 1)
 }
 
 /// What a stored key answers a request with: its task, when the request is the one it was made
@@ -259,7 +217,7 @@ mod tests {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     use super::*;
-    use crate::domain::{Priority, Repeat, TaskTitle, UserId};
+    use crate::domain::{Priority, Repeat, TaskTags, TaskTitle, UserId};
 
     async fn database() -> (tempfile::TempDir, DatabaseConnection) {
         let dir = tempfile::tempdir().expect("temp dir");
