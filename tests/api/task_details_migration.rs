@@ -454,33 +454,6 @@ async fn tags_belong_to_one_task_once_per_key_and_go_with_their_task() {
     );
 }
 
-#[tokio::test]
-async fn the_database_refuses_a_priority_or_repetition_outside_the_encoding() {
-    let database = fresh_database().await;
-    let app = spawn_app_in(database, |_| {}).await;
-    let user = new_user();
-    let created = app.create_task(&user, json!({"title": "t"})).await;
-    let id = uuid::Uuid::parse_str(created["id"].as_str().expect("id")).expect("uuid");
-    let owner = owner(&user);
-    for (column, value) in [
-        (task::Column::Priority, sea_orm::Value::from(3_i16)),
-        (task::Column::Priority, sea_orm::Value::from(-1_i16)),
-        (task::Column::Repeat, sea_orm::Value::from("hourly")),
-    ] {
-        let result = task::Entity::update_one_for_owner(&owner, id)
-            .col_expr(column, value.clone().into())
-            .exec(&app.db)
-            .await;
-        assert!(result.is_err(), "{column:?} = {value:?} must be refused");
-    }
-    let task = task::Entity::find_one_for_owner(&owner, id)
-        .one(&app.db)
-        .await
-        .expect("read")
-        .expect("the task");
-    assert_eq!((task.priority, task.repeat.as_str()), (1, "none"));
-}
-
 /// The plan of `sql` as text: SQLite's `EXPLAIN QUERY PLAN` details or PostgreSQL's `EXPLAIN`.
 async fn plan(db: &DatabaseConnection, sql: &str) -> String {
     let backend = db.get_database_backend();
