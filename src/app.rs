@@ -19,6 +19,7 @@ use crate::db::SchemaGate;
 use crate::error::AppError;
 use crate::migrate::Policy;
 use crate::service::tasks::CreatesInFlight;
+use crate::service::tenant;
 use crate::service::users::KnownUsers;
 use crate::{db, prometheus, routes, shutdown};
 
@@ -60,7 +61,7 @@ pub struct App {
     db: DatabaseConnection,
     /// Keeps trying the schema step while the database does not answer; stopped with the app.
     supervisor: Option<AbortOnDrop>,
-    /// Deletes expired idempotency keys in the background.
+    /// Checks the database role, then deletes expired idempotency keys, in the background.
     key_sweeper: AbortOnDrop,
     shutdown_timeout: Duration,
     statements: StatementCounter,
@@ -68,7 +69,9 @@ pub struct App {
 
 /// How many SQL statements the app's connection pool has run since start (sea-orm's metric
 /// callback: one relaxed atomic add per statement). Tests read it to prove that a page of tasks
-/// costs the same number of statements whatever its size (DataLoaders, no N+1).
+/// costs the same number of statements whatever its size (DataLoaders, no N+1). The statement
+/// that opens each operation's row-level security scope on PostgreSQL (`service::tenant`) is
+/// not counted: it is one per operation, on one database, whatever the operation reads.
 #[derive(Clone, Debug, Default)]
 pub struct StatementCounter(Arc<AtomicU64>);
 
@@ -118,12 +121,16 @@ impl App {
         });
         // Counted from here on (the start-up schema step is not the API's work); a schema step
         // still waiting runs on a clone made before, so it is not counted either.
+        // Maintenance (the role check, the key purge) is not the API's work either.
+        let maintenance_db = db.clone();
         let statements = StatementCounter::default();
         let counter = statements.clone();
-        db.set_metric_callback(move |_| {
-            counter.0.fetch_add(1, Ordering::Relaxed);
+        db.set_metric_callback(move |metric| {
+            if metric.statement.sql != tenant::NAME_THE_OWNER {
+                counter.0.fetch_add(1, Ordering::Relaxed);
+            }
         });
-        let key_sweeper = AbortOnDrop(tokio::spawn(sweep_expired_keys(db.clone(), schema.clone())));
+        let key_sweeper = AbortOnDrop(tokio::spawn(maintain_database(maintenance_db, schema.clone())));
         let state = AppState {
             db: db.clone(),
             schema,
@@ -167,9 +174,14 @@ impl App {
 /// deletes are idempotent).
 const KEY_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
-/// Deletes expired idempotency keys every [`KEY_SWEEP_INTERVAL`], starting one interval after
-/// start-up, once the schema is ready; a failure is logged and retried at the next tick.
-async fn sweep_expired_keys(db: DatabaseConnection, schema: SchemaGate) {
+/// Once the schema is ready, warns if row-level security does not bind the server's database
+/// role; then deletes expired idempotency keys every [`KEY_SWEEP_INTERVAL`]. A failure is
+/// logged and retried at the next tick.
+async fn maintain_database(db: DatabaseConnection, schema: SchemaGate) {
+    while !schema.is_ready() {
+        tokio::time::sleep(SCHEMA_POLL).await;
+    }
+    tenant::warn_if_the_role_passes_row_security(&db).await;
     let start = tokio::time::Instant::now() + KEY_SWEEP_INTERVAL;
     let mut ticks = tokio::time::interval_at(start, KEY_SWEEP_INTERVAL);
     loop {
@@ -184,6 +196,9 @@ async fn sweep_expired_keys(db: DatabaseConnection, schema: SchemaGate) {
         }
     }
 }
+
+/// How often [`maintain_database`] looks whether the schema is ready yet.
+const SCHEMA_POLL: Duration = Duration::from_secs(1);
 
 /// The configured keys and claim rules; starts the JWKS prefetch when there is a JWKS source.
 fn authenticator(config: &Config) -> Authenticator {

@@ -150,6 +150,11 @@ pub struct Config {
     /// the environment or the command line.
     #[arg(skip)]
     pub dev_token: Option<String>,
+    /// For tests of row-level security only: serves `GET /api/{user_id}/unscoped-task-ids`, the ids
+    /// of a statement without any owner filter, run through a request's own scope. Never read
+    /// from the environment or the command line.
+    #[arg(skip)]
+    pub unscoped_probe: bool,
     /// Serve the GraphiQL page at GET /graphql.
     #[arg(long, env = "PLAYGROUND", default_value = "true", value_parser = BoolishValueParser::new(), global = true)]
     pub playground: bool,

@@ -23,7 +23,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let admission = InFlight::default();
     let timeout = config.request_timeout;
     Router::new()
-        .merge(api(rest::router(), FrontEnd::Rest, admission.clone(), timeout))
+        .merge(api(
+            rest::router(config.unscoped_probe),
+            FrontEnd::Rest,
+            admission.clone(),
+            timeout,
+        ))
         .merge(api(
             graphql::router(state.clone(), config),
             FrontEnd::Graphql,

@@ -11,6 +11,7 @@ mod m20260118_100000_create_users;
 mod m20260118_100100_create_tasks;
 mod m20261204_120000_add_task_details;
 mod m20261204_130000_add_versions_and_idempotency_keys;
+mod m20261204_140000_enable_row_level_security;
 
 /// The migrations of todo-api, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260118_100100_create_tasks::Migration),
             Box::new(m20261204_120000_add_task_details::Migration),
             Box::new(m20261204_130000_add_versions_and_idempotency_keys::Migration),
+            Box::new(m20261204_140000_enable_row_level_security::Migration),
         ]
     }
 }

@@ -19,8 +19,10 @@ use axum::routing::{get, patch};
 
 use crate::app::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The REST routes; with `unscoped_probe` (tests only, `Config::unscoped_probe`) also the probe of
+/// row-level security.
+pub fn router(unscoped_probe: bool) -> Router<AppState> {
+    let router = Router::new()
         .route("/api/{user_id}/tasks", get(tasks::list).post(tasks::create))
         .route(
             "/api/{user_id}/tasks/{task_id}",
@@ -28,5 +30,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/{user_id}/tasks/{task_id}/complete", patch(tasks::toggle))
         // The REST documentation (public).
-        .merge(docs::router())
+        .merge(docs::router());
+    if unscoped_probe {
+        router.route("/api/{user_id}/unscoped-task-ids", get(tasks::unscoped_task_ids))
+    } else {
+        router
+    }
 }

@@ -891,6 +891,14 @@ pub async fn toggle(scope: OwnerScope, IfMatch(precondition): IfMatch) -> Result
     Ok(tagged(version, Json(body)))
 }
 
+/// The probe of row-level security (tests only: mounted with `Config::unscoped_probe`): the task
+/// ids a statement without an owner filter sees through this request's scope.
+pub async fn unscoped_task_ids(scope: OwnerScope) -> Result<Json<Vec<uuid::Uuid>>, RestError> {
+    Ok(Json(
+        service::ids_seen_without_an_owner_filter(&scope.db, &scope.owner).await?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,4 +2,5 @@
 //! -> Result<T, AppError>`, shared by the REST and GraphQL front ends.
 
 pub mod tasks;
+pub(crate) mod tenant;
 pub mod users;

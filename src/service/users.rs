@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use quick_cache::sync::Cache;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
 
 use crate::domain::{Owner, UserProfile, now_micros};
 use crate::entity::user;
 use crate::error::AppError;
+use crate::service::tenant;
 
 /// User rows known to exist. Only ever positive and never stale in a harmful way: the API never
 /// deletes a user nor changes a user row once written (provisioning keeps the first profile), so
@@ -52,17 +53,19 @@ pub async fn ensure_exists(
         created_at: Set(now),
         updated_at: Set(now),
     };
+    let scope = tenant::scope(db, owner).await?;
     user::Entity::insert(row)
         .on_conflict_do_nothing()
-        .exec(db)
+        .exec(&scope)
         .await?;
-    let row = Arc::new(get(db, owner).await?);
+    let row = Arc::new(find(&scope, owner).await?);
+    scope.commit().await?;
     known.rows.insert(owner.id().to_owned(), Arc::clone(&row));
     Ok(row)
 }
 
 /// The owner's own user row.
-pub async fn get(db: &DatabaseConnection, owner: &Owner) -> Result<user::Model, AppError> {
+async fn find(db: &impl ConnectionTrait, owner: &Owner) -> Result<user::Model, AppError> {
     user::Entity::find_by_id(owner.id().to_owned())
         .one(db)
         .await?

@@ -11,7 +11,7 @@ use todo_api::app::{App, StatementCounter};
 use todo_api::testing::{Priority, Repeat, TaskTags, provision_user, task};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, test_config, token_for};
+use crate::helpers::{TestApp, server_config, token_for};
 
 /// `POST /graphql` as `user`: the status and the JSON body.
 pub async fn graphql(app: &TestApp, user: &str, query: &str, variables: Value) -> (u16, Value) {
@@ -143,7 +143,7 @@ pub async fn seed(app: &TestApp, user: &str, seeds: Vec<Seed>) -> Vec<task::Mode
 /// A second app over `app`'s database, whose statement counter the test can read (the first
 /// app's counter is not reachable through `TestApp`). Its requests go to the returned address.
 pub async fn counting_app(app: &TestApp) -> (SocketAddr, StatementCounter) {
-    let config = test_config(&app.database.url);
+    let config = server_config(&app.database);
     let second = App::build(&config).await.expect("the app builds");
     let addr = second.local_addr().expect("bound");
     let statements = second.statements();

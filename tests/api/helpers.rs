@@ -65,9 +65,20 @@ pub enum Backend {
 /// A fresh, empty database for one test: a SQLite file in a temporary directory, or a
 /// PostgreSQL database created on the server at `TEST_DATABASE_URL` (dropped afterwards).
 pub struct TestDatabase {
+    /// As the database's owner: what migrations and the tests' own connections use (on
+    /// PostgreSQL, `TEST_DATABASE_URL`'s superuser, whom row-level security does not bind).
     pub url: String,
+    /// As the server's own role: on PostgreSQL [`SERVER_ROLE`], which is neither a superuser nor
+    /// the tables' owner, so row-level security binds it as it does in production; on SQLite the
+    /// same as `url`.
+    pub server_url: String,
     pub backend: Backend,
 }
+
+/// The PostgreSQL role the apps of the tests serve with: what README's "Row-level security"
+/// grants a production server, no more (it logs in as `TEST_DATABASE_URL`'s user does, without a
+/// password on this trust-auth server).
+pub const SERVER_ROLE: &str = "todo_api_server";
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -101,6 +112,16 @@ pub fn test_config(database_url: &str) -> Config {
     }
 }
 
+/// [`test_config`] over `database` as the server's own role ([`TestDatabase::server_url`]),
+/// migrating as the owner, as a production deployment with row-level security does.
+pub fn server_config(database: &TestDatabase) -> Config {
+    let mut config = test_config(&database.server_url);
+    if database.server_url != database.url {
+        config.migration_database_url = Some(database.url.clone());
+    }
+    config
+}
+
 /// Builds the app from `config` and serves it in the background; returns its address.
 pub async fn start_app(config: &Config) -> SocketAddr {
     captured_logs();
@@ -122,7 +143,7 @@ pub fn http_client() -> reqwest::Client {
 /// proxy, for instance) while the test keeps a direct connection.
 pub async fn spawn_app_in(database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let logs = captured_logs();
-    let mut config = test_config(&database.url);
+    let mut config = server_config(&database);
     adjust(&mut config);
     let addr = start_app(&config).await;
     let db = todo_api::testing::connect(&database.url)
@@ -183,10 +204,33 @@ pub async fn fresh_database() -> TestDatabase {
                 .execute_unprepared(&format!("CREATE DATABASE {database}"))
                 .await
                 .expect("create test database");
+            // Concurrent tests create the role at once: one wins, the others find it.
+            admin
+                .execute_unprepared(&format!(
+                    "DO $$ BEGIN CREATE ROLE {SERVER_ROLE} LOGIN;
+                     EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+                ))
+                .await
+                .expect("create the server role");
             admin.close().await.ok();
             let url = replace_database(&admin_url, &database);
+            // The grants of README's "Row-level security", for the tables the migrations (run
+            // as the owner) will create.
+            let owner = Database::connect(&url).await.expect("the test database");
+            owner
+                .execute_unprepared(&format!(
+                    "ALTER DEFAULT PRIVILEGES IN SCHEMA public
+                     GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {SERVER_ROLE}"
+                ))
+                .await
+                .expect("grant the server role");
+            owner.close().await.ok();
+            let mut server_url = reqwest::Url::parse(&url).expect("TEST_DATABASE_URL is a URL");
+            server_url.set_username(SERVER_ROLE).expect("a URL with a user");
+            server_url.set_password(None).expect("a URL with a user");
             TestDatabase {
                 url,
+                server_url: server_url.into(),
                 backend: Backend::Postgres { admin_url, database },
             }
         }
@@ -194,6 +238,7 @@ pub async fn fresh_database() -> TestDatabase {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}?mode=rwc", dir.path().join("todo.db").display());
             TestDatabase {
+                server_url: url.clone(),
                 url,
                 backend: Backend::Sqlite(dir),
             }

@@ -31,6 +31,7 @@ mod rest_isolation;
 mod rest_listing;
 mod rest_task_details;
 mod rest_validation;
+mod row_level_security;
 mod safe_writes;
 mod safe_writes_migration;
 mod security_events;

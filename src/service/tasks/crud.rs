@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait, UpdateMany,
+    QueryFilter, QuerySelect, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -18,6 +18,7 @@ use crate::domain::{
 use crate::entity::task::{self, Column};
 use crate::entity::task_tag;
 use crate::error::AppError;
+use crate::service::tenant;
 
 /// Parses a task id; anything that is not a UUID names no task.
 fn parse_task_id(id: &str) -> Result<Uuid, AppError> {
@@ -28,10 +29,12 @@ fn parse_task_id(id: &str) -> Result<Uuid, AppError> {
 pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> Result<task::Model, AppError> {
     let (model, tags) = new_task(owner, input)?;
     if tags.is_empty() {
-        // One statement is atomic by itself: a task without tags costs what it always did.
-        insert_task(db, owner, &model, &tags).await?;
+        // One statement is atomic by itself: a task without tags needs no transaction of its own.
+        let scope = tenant::scope(db, owner).await?;
+        insert_task(&scope, owner, &model, &tags).await?;
+        scope.commit().await?;
     } else {
-        let txn = db.begin().await?;
+        let txn = tenant::transaction(db, owner).await?;
         insert_task(&txn, owner, &model, &tags).await?;
         txn.commit().await?;
     }
@@ -97,7 +100,8 @@ pub(super) async fn insert_task(
 }
 
 pub async fn get(db: &DatabaseConnection, owner: &Owner, id: &str) -> Result<task::Model, AppError> {
-    find_owned(db, owner, parse_task_id(id)?).await
+    let id = parse_task_id(id)?;
+    find_owned(&tenant::scope(db, owner).await?, owner, id).await
 }
 
 async fn find_owned(db: &impl ConnectionTrait, owner: &Owner, id: Uuid) -> Result<task::Model, AppError> {
@@ -161,10 +165,13 @@ pub async fn update(
         && patch.repeat.is_none()
         && patch.completed != Some(true);
     if single_statement {
-        let updated = update.exec_with_returning(db).await?.pop();
-        return changed(db, owner, id, updated).await;
+        let scope = tenant::scope(db, owner).await?;
+        let updated = update.exec_with_returning(&scope).await?.pop();
+        let task = changed(&scope, owner, id, updated).await?;
+        scope.commit().await?;
+        return Ok(task);
     }
-    let txn = db.begin().await?;
+    let txn = tenant::transaction(db, owner).await?;
     let updated = update.exec_with_returning(&txn).await?.pop();
     let task = changed(&txn, owner, id, updated).await?;
     check_repeat_has_due_date(repeat_of(&task), task.due_at).map_err(AppError::invalid)?;
@@ -197,7 +204,7 @@ pub async fn toggle(
     let update = changing(owner, id, precondition)
         .col_expr(Column::Completed, Expr::col(Column::Completed).not())
         .col_expr(Column::UpdatedAt, Expr::value(now));
-    let txn = db.begin().await?;
+    let txn = tenant::transaction(db, owner).await?;
     let updated = update.exec_with_returning(&txn).await?.pop();
     let task = changed(&txn, owner, id, updated).await?;
     let task = if task.completed {
@@ -222,7 +229,7 @@ pub async fn set_completed(
 ) -> Result<task::Model, AppError> {
     let id = parse_task_id(id)?;
     let now = now_micros();
-    let txn = db.begin().await?;
+    let txn = tenant::transaction(db, owner).await?;
     let changed = if completed {
         complete(&txn, owner, changing(owner, id, precondition), now).await?
     } else {
@@ -304,7 +311,7 @@ async fn after_completion(
     Ok(completed)
 }
 
-/// The stored repetition; a value no [`Repeat`] has (the column's CHECK keeps them out) reads as
+/// The stored repetition; a value no [`Repeat`] has (only [`Repeat`] writes the column) reads as
 /// none.
 fn repeat_of(task: &task::Model) -> Repeat {
     Repeat::from_name(&task.repeat).unwrap_or_default()
@@ -323,9 +330,11 @@ pub async fn delete(
     if let Precondition::OneOf(versions) = precondition {
         delete = delete.filter(Column::Version.is_in(versions.iter().copied()));
     }
-    if delete.exec(db).await?.rows_affected == 0 {
-        return Err(refusal(db, owner, id).await);
+    let scope = tenant::scope(db, owner).await?;
+    if delete.exec(&scope).await?.rows_affected == 0 {
+        return Err(refusal(&scope, owner, id).await);
     }
+    scope.commit().await?;
     Ok(id)
 }
 
@@ -375,6 +384,23 @@ fn meets(task: task::Model, precondition: &Precondition) -> Result<task::Model, 
     }
 }
 
+/// The ids of every task a statement without an owner filter sees in `owner`'s scope: the
+/// owner's alone on PostgreSQL, where row-level security stands behind the filters, every user's
+/// on SQLite. Only the probe of row-level security asks (`Config::unscoped_probe`): everything
+/// else starts from an owner-scoped constructor.
+pub async fn ids_seen_without_an_owner_filter(
+    db: &DatabaseConnection,
+    owner: &Owner,
+) -> Result<Vec<Uuid>, AppError> {
+    let scope = tenant::scope(db, owner).await?;
+    Ok(task::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .into_tuple::<Uuid>()
+        .all(&scope)
+        .await?)
+}
+
 /// How many tasks an owner has, and how many of them are completed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TaskCounts {
@@ -405,7 +431,7 @@ pub async fn counts(db: &DatabaseConnection, owner: &Owner) -> Result<TaskCounts
             "overdue",
         )
         .into_tuple::<(i64, i64, i64)>()
-        .one(db)
+        .one(&tenant::scope(db, owner).await?)
         .await?
         .unwrap_or_default();
     Ok(TaskCounts {

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbBackend, Order, QueryFilter, Select};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, Order, QueryFilter, Select};
 
 use crate::domain::{Owner, SortDirection, SortField, StatusFilter, TaskFilter, now_micros};
 use crate::entity::task::{self, Column};
@@ -26,7 +26,11 @@ pub(super) fn sort_column(sort: SortField) -> Column {
     }
 }
 
-pub(super) fn filtered(db: &DatabaseConnection, owner: &Owner, filter: &TaskFilter) -> Select<task::Entity> {
+pub(super) fn filtered(
+    db: &impl ConnectionTrait,
+    owner: &Owner,
+    filter: &TaskFilter,
+) -> Select<task::Entity> {
     let mut query = task::Entity::find_for_owner(owner);
     match filter.status {
         StatusFilter::All => {}

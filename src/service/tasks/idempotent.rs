@@ -22,7 +22,7 @@ use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, Statement, TransactionTrait,
+    EntityTrait, QueryFilter, Statement,
 };
 use serde_json::json;
 
@@ -30,6 +30,7 @@ use super::crud::{insert_task, new_task};
 use crate::domain::{IdempotencyKey, NewTask, Owner, now_micros};
 use crate::entity::{idempotency_key, task};
 use crate::error::AppError;
+use crate::service::tenant;
 
 /// How long a key is remembered.
 pub const KEY_LIFETIME: Duration = Duration::hours(24);
@@ -114,7 +115,7 @@ pub async fn create_once(
     let Some(_running) = in_flight.enter(owner, key) else {
         return Err(AppError::CreateInProgress);
     };
-    let txn = db.begin().await?;
+    let txn = tenant::transaction(db, owner).await?;
     if db.get_database_backend() == DbBackend::Postgres && !lock_key(&txn, owner, key).await? {
         return Err(AppError::CreateInProgress);
     }

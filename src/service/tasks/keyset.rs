@@ -1,13 +1,16 @@
 //! Keyset listing, as GraphQL's connections page: rows after or before a position `(sort key,
 //! id)` rather than an offset, so a page stays correct while rows come and go elsewhere.
 
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::filter::{filtered, sort_column, sql_order};
 use crate::domain::{Owner, SortDirection, SortField, TaskFilter};
 use crate::entity::task::{self, Column};
 use crate::error::AppError;
+use crate::service::tenant;
 
 /// The value of a task's sort key, as a keyset cursor carries it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,6 +105,8 @@ pub async fn list_keyset(
             "keyset {misfit:?} does not fit the sort field {sort:?}"
         )));
     }
+    let scope = tenant::scope(db, owner).await?;
+    let db = &scope;
     if sort == SortField::DueAt {
         return list_keyset_by_due(db, owner, filter, request).await;
     }
@@ -231,7 +236,7 @@ fn anchor_key(anchor: &Keyset) -> sea_orm::Value {
 /// Whether any matching row lies at or before `anchor` when the list runs in `direction`: the
 /// rows a page that starts after `anchor` leaves behind.
 async fn any_outside(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     owner: &Owner,
     filter: &TaskFilter,
     sort: SortField,
@@ -347,7 +352,7 @@ fn between_cursors(segment: DueSegment, request: &KeysetRequest) -> Option<Condi
 /// page still needs (`n + 1` rows in all, to learn whether more exist), so a page costs one
 /// statement, two when it crosses from dated to undated tasks.
 async fn list_keyset_by_due(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     owner: &Owner,
     filter: &TaskFilter,
     request: &KeysetRequest,
@@ -413,7 +418,7 @@ async fn list_keyset_by_due(
 /// rows a page that starts past `anchor` leaves behind. One `LIMIT 1` probe per segment, and
 /// the second only when the first finds nothing.
 async fn any_on_side(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     owner: &Owner,
     filter: &TaskFilter,
     anchor: &Keyset,

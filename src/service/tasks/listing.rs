@@ -3,14 +3,15 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    DatabaseConnection, DbErr, FromQueryResult, PaginatorTrait, QueryOrder, QueryResult, QuerySelect,
-    QueryTrait,
+    ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, PaginatorTrait, QueryOrder, QueryResult,
+    QuerySelect, QueryTrait,
 };
 
 use super::filter::{filtered, sort_column, sql_order};
 use crate::domain::{Owner, SortDirection, SortField, TaskFilter};
 use crate::entity::task::{self, Column};
 use crate::error::AppError;
+use crate::service::tenant;
 
 /// A page by position, as the REST contract pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +22,10 @@ pub struct OffsetPage {
 
 /// How many of the owner's tasks match `filter`.
 pub async fn count(db: &DatabaseConnection, owner: &Owner, filter: &TaskFilter) -> Result<u64, AppError> {
+    count_in(&tenant::scope(db, owner).await?, owner, filter).await
+}
+
+async fn count_in(db: &impl ConnectionTrait, owner: &Owner, filter: &TaskFilter) -> Result<u64, AppError> {
     Ok(filtered(db, owner, filter).count(db).await?)
 }
 
@@ -37,6 +42,8 @@ pub async fn list_with_total(
     direction: SortDirection,
     page: OffsetPage,
 ) -> Result<(u64, Vec<task::Model>), AppError> {
+    let scope = tenant::scope(db, owner).await?;
+    let db = &scope;
     let order = sql_order(direction);
     let total = filtered(db, owner, filter)
         .select_only()
@@ -59,7 +66,7 @@ pub async fn list_with_total(
     let total = match rows.first() {
         Some(first) => u64::try_from(first.total).unwrap_or_default(),
         None if page.offset == 0 => 0,
-        None => count(db, owner, filter).await?,
+        None => count_in(db, owner, filter).await?,
     };
     Ok((total, rows.into_iter().map(|row| row.task).collect()))
 }

@@ -17,7 +17,9 @@ mod keyset;
 mod listing;
 mod tags;
 
-pub use crud::{TaskCounts, counts, create, delete, get, set_completed, toggle, update};
+pub use crud::{
+    TaskCounts, counts, create, delete, get, ids_seen_without_an_owner_filter, set_completed, toggle, update,
+};
 pub use idempotent::{CreatesInFlight, create_once, purge_expired_keys};
 pub use keyset::{Keyset, KeysetRequest, PageTake, SortKey, list_keyset};
 pub use listing::{OffsetPage, count, list_with_total};

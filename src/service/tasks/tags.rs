@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::domain::{Owner, TaskTags};
 use crate::entity::task_tag::{self, Column};
 use crate::error::AppError;
+use crate::service::tenant;
 
 /// Replaces the tags of the owner's task `task_id` with `tags`: its tag rows are deleted and the
 /// new set inserted (the caller's transaction makes the two one change).
@@ -53,7 +54,7 @@ pub async fn tag_counts(db: &DatabaseConnection, owner: &Owner) -> Result<Vec<Ta
         .group_by(Column::TagKey)
         .order_by_asc(Column::TagKey)
         .into_tuple::<(String, String, i64)>()
-        .all(db)
+        .all(&tenant::scope(db, owner).await?)
         .await?;
     Ok(rows
         .into_iter()
