@@ -25,7 +25,9 @@
 # wrote beside the token); gql-page500 needs --tasks 10000 or more and is skipped, saying so,
 # below that. --server runs a given todo-api binary instead of building one (A/B runs); --pg-url
 # is the PostgreSQL server's admin URL (default postgres://postgres@127.0.0.1:5432/postgres, or
-# BENCH_PG_URL). Results land in bench/results/<time>/ (git-ignored). See BENCHMARKS.md.
+# BENCH_PG_URL): it seeds and migrates, and todo-api serves as the role todo_bench_server, which
+# row-level security binds, as in production. Results land in bench/results/<time>/
+# (git-ignored). See BENCHMARKS.md.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -46,6 +48,9 @@ THREADS=2
 POSTGREST=0
 POSTGRAPHILE=0
 PG_ADMIN_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# The PostgreSQL role todo-api serves with (created when missing; passwordless: a trust-auth
+# loopback server, as the admin URL's).
+SERVER_ROLE=todo_bench_server
 PORT=18080
 PGRST_PORT=18081
 PGQL_PORT=18082
@@ -54,7 +59,7 @@ BUILD=1
 BUILD_SERVER=1
 SERVER_OVERRIDE=""
 
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -278,8 +283,18 @@ bench_backend() {
   "$TOOL" seed --database-url "$DATABASE_URL" --users "$USERS" --tasks "$TASKS" \
     --filler-tasks "$FILLER" --out "$OUT/users-$backend.txt"
 
+  # PostgreSQL: todo-api serves as a role of its own, as README's "Row-level security" deploys
+  # it (not a superuser, so the policies bind it), and migrates as the admin that seeded.
+  local serve_url="$DATABASE_URL"
+  if [ "$backend" = postgres ]; then
+    psql "$DATABASE_URL" -XAtq \
+      -c "DO \$\$ BEGIN CREATE ROLE $SERVER_ROLE LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" \
+      -c "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO $SERVER_ROLE"
+    serve_url="$(echo "$DATABASE_URL" | sed -E "s#^(postgres(ql)?://)([^@/]*@)?#\1$SERVER_ROLE@#")"
+  fi
   log "$backend: starting todo-api on 127.0.0.1:$PORT (pool ${POOL:-default})"
-  BIND_ADDR="127.0.0.1:$PORT" LOG_FORMAT=json "$SERVER" serve 2> "$OUT/server-$backend.log" &
+  DATABASE_URL="$serve_url" MIGRATION_DATABASE_URL="$DATABASE_URL" \
+    BIND_ADDR="127.0.0.1:$PORT" LOG_FORMAT=json "$SERVER" serve 2> "$OUT/server-$backend.log" &
   SERVER_PID=$!
   wait_http "http://127.0.0.1:$PORT/healthz" todo-api
 
