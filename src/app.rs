@@ -130,7 +130,11 @@ impl App {
                 counter.0.fetch_add(1, Ordering::Relaxed);
             }
         });
-        let key_sweeper = AbortOnDrop(tokio::spawn(maintain_database(maintenance_db, schema.clone())));
+        let key_sweeper = AbortOnDrop(tokio::spawn(maintain_database(
+            maintenance_db,
+            schema.clone(),
+            chrono::Duration::from_std(config.task_events_retention).unwrap_or(chrono::Duration::MAX),
+        )));
         let state = AppState {
             db: db.clone(),
             schema,
@@ -170,14 +174,15 @@ impl App {
     }
 }
 
-/// How often a server deletes the idempotency keys that expired (every replica does; the
-/// deletes are idempotent).
+/// How often a server deletes the idempotency keys that expired and the task events past their
+/// retention (every replica does; the deletes are idempotent).
 const KEY_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Once the schema is ready, warns if row-level security does not bind the server's database
-/// role; then deletes expired idempotency keys every [`KEY_SWEEP_INTERVAL`]. A failure is
-/// logged and retried at the next tick.
-async fn maintain_database(db: DatabaseConnection, schema: SchemaGate) {
+/// role; then deletes expired idempotency keys and the task events older than
+/// `events_retention` every [`KEY_SWEEP_INTERVAL`]. A failure is logged and retried at the next
+/// tick.
+async fn maintain_database(db: DatabaseConnection, schema: SchemaGate, events_retention: chrono::Duration) {
     while !schema.is_ready() {
         tokio::time::sleep(SCHEMA_POLL).await;
     }
@@ -193,6 +198,11 @@ async fn maintain_database(db: DatabaseConnection, schema: SchemaGate) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired idempotency keys deleted"),
             Err(error) => tracing::warn!(error = %error, "expired idempotency keys not deleted"),
+        }
+        match crate::service::tasks::purge_expired_events(&db, events_retention).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "task events past their retention deleted"),
+            Err(error) => tracing::warn!(error = %error, "task events past their retention not deleted"),
         }
     }
 }

@@ -161,6 +161,9 @@ pub struct Config {
     /// Longest a request may take before it is answered 504 (e.g. 30s, 1m).
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     pub request_timeout: Duration,
+    /// How long task events are kept (e.g. 7d); an older cursor is CURSOR_EXPIRED.
+    #[arg(long, env = "TASK_EVENTS_RETENTION", default_value = "7d", value_parser = humantime::parse_duration, global = true)]
+    pub task_events_retention: Duration,
     /// On SIGTERM / Ctrl-C, how long in-flight requests may run before the process exits anyway.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     pub shutdown_timeout: Duration,

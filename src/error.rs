@@ -46,6 +46,10 @@ pub enum AppError {
     /// (409 + Retry-After). Retrying once it is done replays its answer.
     #[error("A request with this idempotency key is still in progress: retry shortly")]
     CreateInProgress,
+    /// An events cursor older than the retention: events after it were purged, so the client
+    /// reloads its list instead of resuming (410 / `CURSOR_EXPIRED`).
+    #[error("The cursor is older than the retained events: reload, then resume from a new cursor")]
+    CursorExpired,
     /// A method the route does not take (405 + `Allow`).
     #[error("{message}")]
     MethodNotAllowed {
@@ -97,6 +101,7 @@ impl AppError {
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::CreateInProgress => StatusCode::CONFLICT,
+            Self::CursorExpired => StatusCode::GONE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -118,6 +123,7 @@ impl AppError {
             Self::Validation(_) => "BAD_USER_INPUT",
             Self::NotFound | Self::RouteNotFound => "NOT_FOUND",
             Self::PreconditionFailed { .. } | Self::CreateInProgress => "CONFLICT",
+            Self::CursorExpired => "CURSOR_EXPIRED",
             Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",

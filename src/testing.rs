@@ -16,7 +16,7 @@ pub use crate::db::ACQUIRE_TIMEOUT;
 pub use crate::domain::{Owner, Priority, Repeat, TaskTags, UserId, now_micros};
 pub use crate::entity::{idempotency_key, task, task_tag, user};
 pub use crate::limit::MAX_IN_FLIGHT;
-pub use crate::service::tasks::purge_expired_keys;
+pub use crate::service::tasks::{purge_expired_events, purge_expired_keys};
 
 /// The migration steps `todo-api migrate` and `serve` run, for any migrator (the tests pass
 /// failing and slow ones of their own).

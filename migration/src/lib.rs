@@ -12,6 +12,7 @@ mod m20260118_100100_create_tasks;
 mod m20261204_120000_add_task_details;
 mod m20261204_130000_add_versions_and_idempotency_keys;
 mod m20261204_140000_enable_row_level_security;
+mod m20261204_150000_create_task_events;
 
 /// The migrations of todo-api, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_120000_add_task_details::Migration),
             Box::new(m20261204_130000_add_versions_and_idempotency_keys::Migration),
             Box::new(m20261204_140000_enable_row_level_security::Migration),
+            Box::new(m20261204_150000_create_task_events::Migration),
         ]
     }
 }

@@ -51,6 +51,40 @@ pub fn page_complexity(
     field: &Field,
     child_complexity: usize,
 ) -> usize {
+    sized_complexity(
+        ctx,
+        variables,
+        field,
+        child_complexity,
+        (DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+    )
+}
+
+/// [`page_complexity`] for `Query.taskEvents`, whose pages are larger.
+pub fn events_page_complexity(
+    ctx: &async_graphql::VisitorContext<'_>,
+    variables: &[Positioned<VariableDefinition>],
+    field: &Field,
+    child_complexity: usize,
+) -> usize {
+    use super::events::{DEFAULT_EVENTS_PAGE, MAX_EVENTS_PAGE};
+    sized_complexity(
+        ctx,
+        variables,
+        field,
+        child_complexity,
+        (DEFAULT_EVENTS_PAGE, MAX_EVENTS_PAGE),
+    )
+}
+
+/// The complexity of a page of `(default, max)` size, as [`page_complexity`] describes.
+fn sized_complexity(
+    ctx: &async_graphql::VisitorContext<'_>,
+    variables: &[Positioned<VariableDefinition>],
+    field: &Field,
+    child_complexity: usize,
+    (default_size, max_size): (i32, i32),
+) -> usize {
     let size = |name: &str| {
         ctx.param_value::<Option<i32>>(variables, field, name, None)
             .ok()
@@ -60,8 +94,8 @@ pub fn page_complexity(
         .into_iter()
         .flatten()
         .max()
-        .unwrap_or(DEFAULT_PAGE_SIZE)
-        .clamp(0, MAX_PAGE_SIZE);
+        .unwrap_or(default_size)
+        .clamp(0, max_size);
     let page = usize::try_from(page).unwrap_or_default();
     page.saturating_mul(child_complexity).saturating_add(1)
 }

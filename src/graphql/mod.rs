@@ -4,6 +4,7 @@
 
 pub(crate) mod cursor;
 mod error;
+mod events;
 mod handler;
 pub(crate) mod limits;
 mod loaders;

@@ -148,12 +148,12 @@ pub struct TaskEdge {
 /// Paging state of a connection (Relay).
 #[derive(SimpleObject, Clone, Debug)]
 pub struct PageInfo {
-    /// More tasks follow the last one of this page.
-    has_next_page: bool,
-    /// Tasks precede the first one of this page.
-    has_previous_page: bool,
-    /// The cursor of the first task of this page; null when the page is empty.
-    start_cursor: Option<String>,
-    /// The cursor of the last task of this page; null when the page is empty.
-    end_cursor: Option<String>,
+    /// More items follow the last one of this page.
+    pub(super) has_next_page: bool,
+    /// Items precede the first one of this page.
+    pub(super) has_previous_page: bool,
+    /// The cursor of the first item of this page; null when the page is empty.
+    pub(super) start_cursor: Option<String>,
+    /// The cursor of the last item of this page; null when the page is empty.
+    pub(super) end_cursor: Option<String>,
 }

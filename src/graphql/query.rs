@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object};
 
 use super::error::GqlResult;
+use super::events::{self, TaskEventConnection};
 use super::pagination::{self, PageArgs, TaskConnection};
 use super::scope::require_owner;
 use super::types::{self, Task, TaskFilterInput, TaskOrderInput, TaskStats, User};
@@ -59,6 +60,21 @@ impl QueryRoot {
             before,
         };
         pagination::tasks(ctx, filter, order_by, page).await
+    }
+
+    /// Every change of the caller's tasks, oldest first, a page at a time: events after the
+    /// cursor `after`, or from the oldest retained one. A cursor older than the retention is a
+    /// `CURSOR_EXPIRED` error (reload the list, then continue from a new cursor).
+    #[graphql(
+        complexity = "super::limits::events_page_complexity(__ctx, __variables_definition, __field, child_complexity)"
+    )]
+    async fn task_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A cursor: the page starts after that event.")] after: Option<String>,
+        #[graphql(desc = "Page size: 1 to 500 (default 50).")] first: Option<i32>,
+    ) -> GqlResult<TaskEventConnection> {
+        events::task_events(ctx, after, first).await
     }
 
     /// Counts of the caller's tasks.

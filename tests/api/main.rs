@@ -37,3 +37,4 @@ mod safe_writes_migration;
 mod security_events;
 mod shutdown;
 mod task_details_migration;
+mod task_events;

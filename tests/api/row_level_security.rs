@@ -10,7 +10,14 @@ use serde_json::json;
 
 use crate::helpers::{SERVER_ROLE, TestApp, new_user, require_postgres, spawn_app_with};
 
-const OWNED_TABLES: [&str; 4] = ["users", "tasks", "task_tags", "idempotency_keys"];
+const OWNED_TABLES: [&str; 6] = [
+    "users",
+    "tasks",
+    "task_tags",
+    "idempotency_keys",
+    "task_events",
+    "task_event_streams",
+];
 
 /// Creates `n` tasks (with tags, so `task_tags` has rows too) and one keyed create for `user`;
 /// returns the task ids.
@@ -116,6 +123,8 @@ async fn the_server_role_sees_nothing_outside_a_scope_and_writes_nothing_for_ano
     assert_eq!(count(&alice_scope, "tasks").await, 3);
     assert_eq!(count(&alice_scope, "task_tags").await, 2);
     assert_eq!(count(&alice_scope, "idempotency_keys").await, 1);
+    assert_eq!(count(&alice_scope, "task_events").await, 3);
+    assert_eq!(count(&alice_scope, "task_event_streams").await, 1);
     let moved = alice_scope
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,

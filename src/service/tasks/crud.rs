@@ -10,6 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::events::{self, Change};
 use super::filter::overdue_condition;
 use super::tags::replace_tags;
 use crate::domain::{
@@ -25,19 +26,13 @@ fn parse_task_id(id: &str) -> Result<Uuid, AppError> {
     Uuid::try_parse(id).map_err(|_| AppError::NotFound)
 }
 
-/// Creates the task and its tags, in one transaction when it has tags.
+/// Creates the task, its tags and its event, in one transaction.
 pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> Result<task::Model, AppError> {
     let (model, tags) = new_task(owner, input)?;
-    if tags.is_empty() {
-        // One statement is atomic by itself: a task without tags needs no transaction of its own.
-        let scope = tenant::scope(db, owner).await?;
-        insert_task(&scope, owner, &model, &tags).await?;
-        scope.commit().await?;
-    } else {
-        let txn = tenant::transaction(db, owner).await?;
-        insert_task(&txn, owner, &model, &tags).await?;
-        txn.commit().await?;
-    }
+    let txn = tenant::transaction(db, owner).await?;
+    insert_task(&txn, owner, &model, &tags).await?;
+    events::record(&txn, owner, &[Change::Created(&model)]).await?;
+    txn.commit().await?;
     Ok(model)
 }
 
@@ -111,9 +106,9 @@ async fn find_owned(db: &impl ConnectionTrait, owner: &Owner, id: Uuid) -> Resul
         .ok_or(AppError::NotFound)
 }
 
-/// Applies the given fields only, in one transaction (one statement when that is all it
-/// takes), if the task's version meets `precondition` (checked by the same `UPDATE`). An empty
-/// patch changes nothing, `updated_at` and `version` included.
+/// Applies the given fields only, in one transaction with the change's event, if the task's
+/// version meets `precondition` (checked by the same `UPDATE`). An empty patch changes nothing,
+/// `updated_at` and `version` included, and records no event.
 ///
 /// The task row is updated first (which, on PostgreSQL, locks it until commit, and on SQLite
 /// takes the write lock), then the rule "a repeating task needs a due date" is checked on the
@@ -158,19 +153,6 @@ pub async fn update(
     if let Some(tags) = &patch.tags {
         update = update.col_expr(Column::Tags, Expr::value(tags.to_column()));
     }
-    // A patch of title, description, priority or un-completing is one UPDATE that cannot break
-    // the repeat rule nor create a row: atomic by itself, it costs what an update always did.
-    let single_statement = patch.tags.is_none()
-        && patch.due_at.is_none()
-        && patch.repeat.is_none()
-        && patch.completed != Some(true);
-    if single_statement {
-        let scope = tenant::scope(db, owner).await?;
-        let updated = update.exec_with_returning(&scope).await?.pop();
-        let task = changed(&scope, owner, id, updated).await?;
-        scope.commit().await?;
-        return Ok(task);
-    }
     let txn = tenant::transaction(db, owner).await?;
     let updated = update.exec_with_returning(&txn).await?.pop();
     let task = changed(&txn, owner, id, updated).await?;
@@ -178,16 +160,34 @@ pub async fn update(
     if let Some(tags) = &patch.tags {
         replace_tags(&txn, owner, id, tags).await?;
     }
-    let task = if patch.completed == Some(true) {
+    let (task, next) = if patch.completed == Some(true) {
         // The UPDATE above checked the precondition and moved the version: one change, one
         // version, so completing does neither again.
         let completion = task::Entity::update_one_for_owner(owner, id);
-        complete(&txn, owner, completion, now).await?.unwrap_or(task)
+        match complete(&txn, owner, completion, now).await? {
+            Some(completion) => (completion.task, completion.next),
+            None => (task, None),
+        }
     } else {
-        task
+        (task, None)
     };
+    record_change(&txn, owner, &task, next.as_ref()).await?;
     txn.commit().await?;
     Ok(task)
+}
+
+/// Records a change of `task`, and the creation of its next occurrence when the change
+/// completed a repeating task.
+async fn record_change(
+    txn: &DatabaseTransaction,
+    owner: &Owner,
+    task: &task::Model,
+    next: Option<&task::Model>,
+) -> Result<(), AppError> {
+    match next {
+        Some(next) => events::record(txn, owner, &[Change::Updated(task), Change::Created(next)]).await,
+        None => events::record(txn, owner, &[Change::Updated(task)]).await,
+    }
 }
 
 /// Flips `completed` in one statement, so concurrent toggles never lose one another. A flip to
@@ -207,11 +207,13 @@ pub async fn toggle(
     let txn = tenant::transaction(db, owner).await?;
     let updated = update.exec_with_returning(&txn).await?.pop();
     let task = changed(&txn, owner, id, updated).await?;
-    let task = if task.completed {
-        after_completion(&txn, owner, task, now).await?
+    let (task, next) = if task.completed {
+        let completion = after_completion(&txn, owner, task, now).await?;
+        (completion.task, completion.next)
     } else {
-        task
+        (task, None)
     };
+    record_change(&txn, owner, &task, next.as_ref()).await?;
     txn.commit().await?;
     Ok(task)
 }
@@ -240,9 +242,14 @@ pub async fn set_completed(
             .exec_with_returning(&txn)
             .await?
             .pop()
+            .map(|task| Completion { task, next: None })
     };
     let task = match changed {
-        Some(task) => task,
+        Some(completion) => {
+            record_change(&txn, owner, &completion.task, completion.next.as_ref()).await?;
+            completion.task
+        }
+        // Already in that state: nothing changed, so no event.
         None => meets(find_owned(&txn, owner, id).await?, precondition)?,
     };
     txn.commit().await?;
@@ -260,7 +267,7 @@ async fn complete(
     owner: &Owner,
     update: UpdateMany<task::Entity>,
     now: DateTime<Utc>,
-) -> Result<Option<task::Model>, AppError> {
+) -> Result<Option<Completion>, AppError> {
     let completed = update
         .filter(Column::Completed.eq(false))
         .col_expr(Column::Completed, Expr::value(true))
@@ -274,18 +281,25 @@ async fn complete(
     }
 }
 
+/// A task as a change left it and, when the change completed a repeating task, its next
+/// occurrence.
+struct Completion {
+    task: task::Model,
+    next: Option<task::Model>,
+}
+
 /// What follows a pending → completed transition made by this transaction: a repeating task
 /// stops repeating (it keeps its due date) and its next occurrence is created. Returns the
-/// completed task as stored.
+/// completed task as stored, and the next occurrence.
 async fn after_completion(
     txn: &DatabaseTransaction,
     owner: &Owner,
     task: task::Model,
     now: DateTime<Utc>,
-) -> Result<task::Model, AppError> {
+) -> Result<Completion, AppError> {
     let repeat = repeat_of(&task);
     let Some(old_due) = task.due_at.filter(|_| repeat.repeats()) else {
-        return Ok(task);
+        return Ok(Completion { task, next: None });
     };
     // Part of the completion this transaction made: the version already moved with it.
     let completed = task::Entity::update_one_for_owner(owner, task.id)
@@ -295,20 +309,27 @@ async fn after_completion(
         .pop()
         .ok_or(AppError::NotFound)?;
     // `None` only past the last date chrono represents: the task then simply stops repeating.
-    if let Some(next_due) = repeat.next_due(old_due, now) {
-        let next = task::Model {
-            id: Uuid::now_v7(),
-            completed: false,
-            due_at: Some(next_due),
-            created_at: now,
-            updated_at: now,
-            version: FIRST_VERSION,
-            ..task
-        };
-        let tags = next.tag_set()?;
-        insert_task(txn, owner, &next, &tags).await?;
-    }
-    Ok(completed)
+    let Some(next_due) = repeat.next_due(old_due, now) else {
+        return Ok(Completion {
+            task: completed,
+            next: None,
+        });
+    };
+    let next = task::Model {
+        id: Uuid::now_v7(),
+        completed: false,
+        due_at: Some(next_due),
+        created_at: now,
+        updated_at: now,
+        version: FIRST_VERSION,
+        ..task
+    };
+    let tags = next.tag_set()?;
+    insert_task(txn, owner, &next, &tags).await?;
+    Ok(Completion {
+        task: completed,
+        next: Some(next),
+    })
 }
 
 /// The stored repetition; a value no [`Repeat`] has (only [`Repeat`] writes the column) reads as
@@ -330,11 +351,12 @@ pub async fn delete(
     if let Precondition::OneOf(versions) = precondition {
         delete = delete.filter(Column::Version.is_in(versions.iter().copied()));
     }
-    let scope = tenant::scope(db, owner).await?;
-    if delete.exec(&scope).await?.rows_affected == 0 {
-        return Err(refusal(&scope, owner, id).await);
+    let txn = tenant::transaction(db, owner).await?;
+    if delete.exec(&txn).await?.rows_affected == 0 {
+        return Err(refusal(&txn, owner, id).await);
     }
-    scope.commit().await?;
+    events::record(&txn, owner, &[Change::Deleted(id)]).await?;
+    txn.commit().await?;
     Ok(id)
 }
 

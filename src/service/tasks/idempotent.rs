@@ -27,6 +27,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::crud::{insert_task, new_task};
+use super::events::{self, Change};
 use crate::domain::{IdempotencyKey, NewTask, Owner, now_micros};
 use crate::entity::{idempotency_key, task};
 use crate::error::AppError;
@@ -121,6 +122,7 @@ pub async fn create_once(
     }
     if claim_key(&txn, owner, key, &request, &model).await? {
         insert_task(&txn, owner, &model, &tags).await?;
+        events::record(&txn, owner, &[Change::Created(&model)]).await?;
         txn.commit().await?;
         return Ok(Created {
             task: model,

@@ -4,6 +4,7 @@
 //!
 //! - `crud`: create, get, update, toggle, set completed, delete (each change checked against
 //!   the version the client expects), and the owner's counts;
+//! - `events`: the event every change records in its own transaction, and the owner's stream;
 //! - `idempotent`: a create named by an idempotency key, made once and replayed to retries;
 //! - `listing`: pages by offset with their total (REST);
 //! - `keyset`: pages by position (GraphQL connections);
@@ -11,6 +12,7 @@
 //! - `tags`: the `task_tags` rows of a task's set, the owner's tags with counts.
 
 mod crud;
+mod events;
 mod filter;
 mod idempotent;
 mod keyset;
@@ -20,6 +22,7 @@ mod tags;
 pub use crud::{
     TaskCounts, counts, create, delete, get, ids_seen_without_an_owner_filter, set_completed, toggle, update,
 };
+pub use events::{EventKind, events_after, purge_expired_events};
 pub use idempotent::{CreatesInFlight, create_once, purge_expired_keys};
 pub use keyset::{Keyset, KeysetRequest, PageTake, SortKey, list_keyset};
 pub use listing::{OffsetPage, count, list_with_total};
