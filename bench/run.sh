@@ -7,7 +7,7 @@
 #                a create with a new Idempotency-Key each time)
 #                [--runs 3] [--pool 20] [--postgrest] [--postgraphile] [--filler-tasks 0]
 #                [--out DIR] [--sqlite-pool N] [--threads 2] [--warmup 5s] [--pg-url URL]
-#                [--server BINARY]
+#                [--server BINARY] [--fanout S:U:R[,S:U:R…]] [--fanout-seconds 20]
 #
 # It installs wrk (and curl) with apt-get when they are missing, builds todo-api in release,
 # and for each database: creates a fresh one (PostgreSQL: a new database it drops at the end;
@@ -27,7 +27,11 @@
 # is the PostgreSQL server's admin URL (default postgres://postgres@127.0.0.1:5432/postgres, or
 # BENCH_PG_URL): it seeds and migrates, and todo-api serves as the role todo_bench_server, which
 # row-level security binds, as in production. Results land in bench/results/<time>/
-# (git-ignored). See BENCHMARKS.md.
+# (git-ignored). --fanout runs the fan-out benchmark of subscriptions (bench/fanout.rs) first,
+# on the freshly started server: S subscriptions (one socket each) over the first U users, R task
+# creations per second through REST for --fanout-seconds; it prints the RSS per subscription,
+# the delivery latency (p50/p90/p99/max: arrival minus the event's occurredAt) and the
+# deliveries missing or duplicated. See BENCHMARKS.md.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -58,8 +62,10 @@ OUT=""
 BUILD=1
 BUILD_SERVER=1
 SERVER_OVERRIDE=""
+FANOUT=""
+FANOUT_SECONDS=20
 
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -82,6 +88,8 @@ while [ $# -gt 0 ]; do
     --out) OUT="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --server) SERVER_OVERRIDE="$2"; BUILD_SERVER=0; shift 2 ;;
+    --fanout) FANOUT="$2"; shift 2 ;;
+    --fanout-seconds) FANOUT_SECONDS="$2"; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "unknown option $1" >&2; usage 2 ;;
   esac
@@ -109,7 +117,12 @@ if [ "$BUILD" = 1 ]; then
   # seeds and reports: a debug build (shared with `cargo test`) is quick enough.
   if [ "$BUILD_SERVER" = 1 ]; then (cd "$ROOT" && cargo build --release --bin todo-api); fi
   (cd "$ROOT" && cargo build --example bench-tool)
+  # Thousands of sockets on a 2-core machine: the load generator must cost little beside the
+  # server, so it is an optimised build.
+  if [ -n "$FANOUT" ]; then (cd "$ROOT" && cargo build --release --example bench-fanout); fi
 fi
+FANOUT_TOOL="$TARGET_DIR/release/examples/bench-fanout"
+[ -z "$FANOUT" ] || [ -x "$FANOUT_TOOL" ] || { echo "missing $FANOUT_TOOL (build first)" >&2; exit 1; }
 SERVER="${SERVER_OVERRIDE:-$TARGET_DIR/release/todo-api}"
 TOOL="$TARGET_DIR/debug/examples/bench-tool"
 [ -x "$SERVER" ] && [ -x "$TOOL" ] || { echo "missing $SERVER or $TOOL (build first)" >&2; exit 1; }
@@ -297,6 +310,17 @@ bench_backend() {
     BIND_ADDR="127.0.0.1:$PORT" LOG_FORMAT=json "$SERVER" serve 2> "$OUT/server-$backend.log" &
   SERVER_PID=$!
   wait_http "http://127.0.0.1:$PORT/healthz" todo-api
+
+  # The fan-out benchmark first: the server's RSS before the sockets is an idle server's.
+  local spec
+  for spec in ${FANOUT//,/ }; do
+    IFS=: read -r fan_subs fan_users fan_rate <<< "$spec"
+    log "$backend: fan-out: $fan_subs subscriptions over $fan_users users, $fan_rate creates/s for ${FANOUT_SECONDS}s"
+    "$FANOUT_TOOL" --url "http://127.0.0.1:$PORT" --users-file "$OUT/users-$backend.txt" \
+      --users "$fan_users" --subscriptions "$fan_subs" --rate "$fan_rate" --seconds "$FANOUT_SECONDS" \
+      --server-pid "$SERVER_PID" | sed "s/^/$backend\t/" | tee -a "$OUT/fanout.tsv" >&2
+    "$TOOL" reset --database-url "$DATABASE_URL" 2>/dev/null
+  done
 
   if [ "$POSTGREST" = 1 ] && [ "$backend" = postgres ]; then
     "$TOOL" postgrest-setup --database-url "$DATABASE_URL"

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use migration::Migrator;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::net::TcpListener;
 
 use crate::auth::{Authenticator, FailureThrottle, JwksKeys, TokenVerifier};
@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::db::SchemaGate;
 use crate::error::AppError;
 use crate::migrate::Policy;
+use crate::realtime::Realtime;
 use crate::service::tasks::CreatesInFlight;
 use crate::service::tenant;
 use crate::service::users::KnownUsers;
@@ -38,6 +39,8 @@ pub(crate) struct AppState {
     pub known_users: KnownUsers,
     /// Idempotent creates running in this process (a repeat of one is refused with 409).
     pub creates_in_flight: CreatesInFlight,
+    /// The event hub, the sockets' limits and their shutdown signal.
+    pub realtime: Realtime,
 }
 
 impl AppState {
@@ -63,6 +66,11 @@ pub struct App {
     supervisor: Option<AbortOnDrop>,
     /// Checks the database role, then deletes expired idempotency keys, in the background.
     key_sweeper: AbortOnDrop,
+    /// PostgreSQL: the task events listener.
+    event_listener: Option<AbortOnDrop>,
+    realtime: Realtime,
+    /// Closes every socket with 1001 when the shutdown starts.
+    close_sockets: tokio::sync::watch::Sender<bool>,
     shutdown_timeout: Duration,
     statements: StatementCounter,
 }
@@ -123,6 +131,8 @@ impl App {
         // still waiting runs on a clone made before, so it is not counted either.
         // Maintenance (the role check, the key purge) is not the API's work either.
         let maintenance_db = db.clone();
+        // Nor is the event hub's reading on behalf of subscribers.
+        let hub_db = db.clone();
         let statements = StatementCounter::default();
         let counter = statements.clone();
         db.set_metric_callback(move |metric| {
@@ -135,12 +145,24 @@ impl App {
             schema.clone(),
             chrono::Duration::from_std(config.task_events_retention).unwrap_or(chrono::Duration::MAX),
         )));
+        let (realtime, close_sockets) = Realtime::new(hub_db, config);
+        let event_listener = if db.get_database_backend() == DbBackend::Postgres {
+            let url = config.listen_url().to_owned();
+            crate::realtime::listener::refuse_pooler(&url).map_err(anyhow::Error::msg)?;
+            Some(AbortOnDrop(tokio::spawn(crate::realtime::listener::listen(
+                url,
+                realtime.hub.clone(),
+            ))))
+        } else {
+            None
+        };
         let state = AppState {
             db: db.clone(),
             schema,
             auth: Arc::new(authenticator(config)),
             known_users: KnownUsers::default(),
             creates_in_flight: CreatesInFlight::default(),
+            realtime: realtime.clone(),
         };
         let listener = TcpListener::bind(config.bind_addr()).await?;
         Ok(Self {
@@ -149,6 +171,9 @@ impl App {
             db,
             supervisor,
             key_sweeper,
+            event_listener,
+            realtime,
+            close_sockets,
             shutdown_timeout: config.shutdown_timeout,
             statements,
         })
@@ -165,14 +190,25 @@ impl App {
     /// Serves until `shutdown` resolves (see [`shutdown`] for the drain and its bound), then
     /// stops the schema supervisor and closes the pool.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let close_sockets = self.close_sockets;
+        let shutdown = async move {
+            shutdown.await;
+            // Sockets are not requests the drain waits for: they close at once, with 1001.
+            let _ = close_sockets.send(true);
+        };
         let served =
             shutdown::serve_draining(self.listener, self.router, shutdown, self.shutdown_timeout).await;
+        self.realtime.sockets_closed(SOCKETS_CLOSE_TIMEOUT).await;
         drop(self.supervisor);
         drop(self.key_sweeper);
+        drop(self.event_listener);
         shutdown::close_pool(&self.db).await;
         served
     }
 }
+
+/// How long a stopping server waits for its sockets to send their close frames.
+const SOCKETS_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How often a server deletes the idempotency keys that expired and the task events past their
 /// retention (every replica does; the deletes are idempotent).

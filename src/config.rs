@@ -92,6 +92,10 @@ pub struct Config {
     /// Needed when DATABASE_URL goes through a transaction-mode pooler (Neon `-pooler`).
     #[arg(long, env = "MIGRATION_DATABASE_URL", global = true)]
     pub migration_database_url: Option<String>,
+    /// Direct (non-pooled) PostgreSQL URL of the task events listener (`LISTEN`); defaults to
+    /// MIGRATION_DATABASE_URL, then DATABASE_URL. A `-pooler` host is refused.
+    #[arg(long, env = "LISTEN_DATABASE_URL", global = true)]
+    pub listen_database_url: Option<String>,
     /// Listen address; if unset and PORT is set, 0.0.0.0:$PORT; else 127.0.0.1:8000.
     #[arg(long, env = "BIND_ADDR", global = true)]
     pub bind_addr: Option<SocketAddr>,
@@ -161,6 +165,26 @@ pub struct Config {
     /// Longest a request may take before it is answered 504 (e.g. 30s, 1m).
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     pub request_timeout: Duration,
+    /// Most subscriptions one WebSocket may run at once.
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", default_value = "20", global = true)]
+    pub ws_max_subscriptions: usize,
+    /// Most WebSockets one user may hold open on one server.
+    #[arg(
+        long,
+        env = "WS_MAX_CONNECTIONS_PER_USER",
+        default_value = "10",
+        global = true
+    )]
+    pub ws_max_connections_per_user: usize,
+    /// Largest WebSocket message a client may send, in bytes.
+    #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value = "65536", global = true)]
+    pub ws_max_message_bytes: usize,
+    /// Events a subscriber may fall behind before its subscription ends with SLOW_CONSUMER.
+    #[arg(long, env = "WS_EVENT_BUFFER", default_value = "256", global = true)]
+    pub ws_event_buffer: usize,
+    /// How often the server pings each WebSocket; one silent for two intervals is closed.
+    #[arg(long, env = "WS_PING_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub ws_ping_interval: Duration,
     /// How long task events are kept (e.g. 7d); an older cursor is CURSOR_EXPIRED.
     #[arg(long, env = "TASK_EVENTS_RETENTION", default_value = "7d", value_parser = humantime::parse_duration, global = true)]
     pub task_events_retention: Duration,
@@ -244,6 +268,13 @@ impl Config {
     /// Audience to require: `JWT_AUDIENCE`, else (with Better Auth) its base URL.
     pub fn audience(&self) -> Option<String> {
         self.jwt_audience.clone().or_else(|| self.better_auth_url.clone())
+    }
+
+    /// Where the task events listener connects: `LISTEN_DATABASE_URL`, else the migration URL.
+    pub fn listen_url(&self) -> &str {
+        self.listen_database_url
+            .as_deref()
+            .unwrap_or_else(|| self.migration_url())
     }
 
     /// Where migrations run: `MIGRATION_DATABASE_URL`, else `DATABASE_URL`.

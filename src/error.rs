@@ -29,6 +29,9 @@ pub enum AppError {
     /// A valid user asking for another user's data by path (403).
     #[error("Access denied: cannot access another user's tasks")]
     Forbidden,
+    /// A WebSocket upgrade from a browser origin not in `CORS_ORIGINS` (403).
+    #[error("This origin may not open a socket: it is not in CORS_ORIGINS")]
+    OriginNotAllowed,
     /// Input that breaks a rule (422 / `BAD_USER_INPUT`), every problem found. Never empty.
     #[error("{}", FieldError::summary(.0))]
     Validation(Vec<FieldError>),
@@ -50,6 +53,10 @@ pub enum AppError {
     /// reloads its list instead of resuming (410 / `CURSOR_EXPIRED`).
     #[error("The cursor is older than the retained events: reload, then resume from a new cursor")]
     CursorExpired,
+    /// A subscriber fell too far behind its events: its subscription ends, and it resumes from
+    /// its last cursor (`SLOW_CONSUMER`).
+    #[error("Too far behind the events: resume from the last cursor received")]
+    SlowConsumer,
     /// A method the route does not take (405 + `Allow`).
     #[error("{message}")]
     MethodNotAllowed {
@@ -96,12 +103,13 @@ impl AppError {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::CreateInProgress => StatusCode::CONFLICT,
             Self::CursorExpired => StatusCode::GONE,
+            Self::SlowConsumer => StatusCode::SERVICE_UNAVAILABLE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -119,11 +127,12 @@ impl AppError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
-            Self::Forbidden => "FORBIDDEN",
+            Self::Forbidden | Self::OriginNotAllowed => "FORBIDDEN",
             Self::Validation(_) => "BAD_USER_INPUT",
             Self::NotFound | Self::RouteNotFound => "NOT_FOUND",
             Self::PreconditionFailed { .. } | Self::CreateInProgress => "CONFLICT",
             Self::CursorExpired => "CURSOR_EXPIRED",
+            Self::SlowConsumer => "SLOW_CONSUMER",
             Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",

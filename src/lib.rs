@@ -33,6 +33,7 @@ mod limit;
 mod middleware;
 mod migrate;
 mod prometheus;
+mod realtime;
 #[expect(
     dead_code,
     reason = "the OpenAPI path structs' fields are read by utoipa's derive only"

@@ -5,7 +5,10 @@
 //!   (`/api/{user_id}/tasks`), never the raw path, or `unmatched`;
 //! - `http_request_duration_seconds{method,route}`: a histogram;
 //! - `db_pool_connections{state="in_use"|"idle"}`: read from the pool at each scrape;
-//! - `auth_failures_total{reason}`: counted where security events are emitted.
+//! - `auth_failures_total{reason}`: counted where security events are emitted;
+//! - the real-time ones of [`crate::realtime::metrics`]: `ws_open_sockets`,
+//!   `ws_active_subscriptions`, `task_events_delivered_total`, `ws_slow_consumer_closes_total`,
+//!   `event_listener_reconnects_total`.
 //!
 //! The recorder is process-global: it is installed once, on first use, whatever the number of
 //! apps a process builds (the tests build many).
@@ -65,6 +68,7 @@ fn install() -> PrometheusHandle {
     );
     metrics::describe_gauge!(POOL, "Database pool connections, by state (in_use, idle)");
     metrics::describe_counter!(AUTH_FAILURES, "Refused credentials, by reason");
+    crate::realtime::metrics::describe();
     let upkeep = handle.clone();
     // A thread, not a task: it outlives any one runtime (tests run many).
     let _ = std::thread::Builder::new()

@@ -2,9 +2,11 @@
 //! operations endpoints, the fallbacks, and the app-wide layers around all of it.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::HeaderName;
 use axum::middleware;
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::get;
 use tower_http::LatencyUnit;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -39,6 +41,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(prometheus::render))
         .fallback(rest::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), announce_commits))
         .method_not_allowed_fallback(rest::method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -57,4 +60,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(middleware::from_fn(drop_malformed_request_id))
+}
+
+/// Runs a request so that the changes it commits reach this process's subscribers at once
+/// (`service::tasks::announcing`).
+async fn announce_commits(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    crate::service::tasks::announcing(state.realtime.on_commit(), next.run(request)).await
 }

@@ -94,6 +94,7 @@ mod tests {
         VerifiedToken {
             user_id: UserId::parse(user).expect("user id"),
             profile: UserProfile::default(),
+            expires_at: None,
         }
     }
 

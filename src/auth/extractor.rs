@@ -19,6 +19,8 @@ use crate::rest::RestError;
 pub struct AuthUser {
     pub owner: Owner,
     pub profile: UserProfile,
+    /// When the token expires (seconds since the epoch; `None` if its `exp` is too odd to hold).
+    pub expires_at: Option<u64>,
 }
 
 /// Why a request is not authenticated.
@@ -91,6 +93,7 @@ async fn verify_header(parts: &Parts, verifier: &TokenVerifier) -> Result<AuthUs
     Ok(AuthUser {
         owner: Owner::verified(verified.user_id),
         profile: verified.profile,
+        expires_at: verified.expires_at,
     })
 }
 

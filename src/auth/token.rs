@@ -22,6 +22,9 @@ pub const MAX_TOKEN_BYTES: usize = 8192;
 pub struct VerifiedToken {
     pub user_id: UserId,
     pub profile: UserProfile,
+    /// The `exp` claim (seconds since the epoch), when it fits: a WebSocket authenticated with
+    /// the token is closed once it passes (plus the leeway).
+    pub expires_at: Option<u64>,
 }
 
 /// Verifies bearer tokens against the configured keys and claim rules.
@@ -92,13 +95,15 @@ impl TokenVerifier {
             .map_err(|e| classify(e.kind()))?
             .claims;
         check_issued_at(&claims)?;
+        // `exp` is required and was validated; a value too odd to hold as seconds is simply
+        // not cached.
+        let expires_at = claims.get("exp").and_then(Value::as_u64);
         let verified = VerifiedToken {
             user_id: user_id_claim(&claims)?,
             profile: profile_claims(&claims),
+            expires_at,
         };
-        // `exp` is required and was validated; a value too odd to hold as seconds is simply
-        // not cached.
-        if let Some(expires_at) = claims.get("exp").and_then(Value::as_u64) {
+        if let Some(expires_at) = expires_at {
             self.verified.insert(token, verified.clone(), expires_at, source);
         }
         Ok(verified)

@@ -32,7 +32,7 @@ fn encode(seq: i64) -> String {
 }
 
 /// The event number a cursor names; anything this server did not make is a `BAD_USER_INPUT`.
-fn decode(cursor: &str) -> Result<i64, AppError> {
+pub(super) fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
     let malformed = || bad_input("after", "after is not a cursor of taskEvents");
     if cursor.len() > MAX_CURSOR_CHARS {
         return Err(malformed());
@@ -169,7 +169,7 @@ pub async fn task_events(
         .ok()
         .filter(|n| (1..=MAX_EVENTS_PAGE as u64).contains(n))
         .ok_or_else(|| bad_input("first", format!("first must be between 1 and {MAX_EVENTS_PAGE}")))?;
-    let after = after.as_deref().map(decode).transpose()?;
+    let after = after.as_deref().map(decode_cursor).transpose()?;
     let scope = require_owner(ctx)?;
     let page = service::events_after(&scope.db, &scope.owner, after, first).await?;
     let edges = page
@@ -198,7 +198,7 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_anything_else_is_refused() {
         for seq in [0, 1, 42, i64::MAX] {
-            assert_eq!(decode(&encode(seq)).ok(), Some(seq));
+            assert_eq!(decode_cursor(&encode(seq)).ok(), Some(seq));
         }
         for bad in [
             "",
@@ -209,7 +209,7 @@ mod tests {
             &URL_SAFE_NO_PAD.encode("e1:1 "),
             &"A".repeat(100),
         ] {
-            assert!(decode(bad).is_err(), "{bad:?}");
+            assert!(decode_cursor(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -31,7 +31,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
 use super::error::render;
-use super::{RequestScope, TodoSchema, limits, playground};
+use super::{RequestScope, TodoSchema, limits, playground, socket};
 use crate::app::AppState;
 use crate::auth::{AuthUser, authenticate};
 use crate::config::Config;
@@ -73,14 +73,27 @@ pub fn router(app: AppState, config: &Config) -> Router<AppState> {
             .playground
             .then(|| Arc::from(playground::page(&initial_headers(config.dev_token.as_deref())))),
     };
-    let mut router = Router::new().route("/graphql", any(endpoint));
+    let mut router = Router::new()
+        .route("/graphql", any(endpoint))
+        .route("/graphql/ws", any(socket_endpoint));
     if config.playground {
         router = router.route("/graphql/assets/{file}", get(playground::asset));
     }
     router.with_state(state)
 }
 
+/// `/graphql/ws`: GraphQL over WebSocket (see [`socket`](super::socket)).
+async fn socket_endpoint(State(graphql): State<GraphqlState>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    socket::upgrade(graphql.app, graphql.schema, graphql.introspection, parts).await
+}
+
 async fn endpoint(State(graphql): State<GraphqlState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    if socket::is_upgrade(&parts) {
+        return socket::upgrade(graphql.app, graphql.schema, graphql.introspection, parts).await;
+    }
+    let request = Request::from_parts(parts, body);
     let method = request.method().clone();
     let answer = if method == Method::POST {
         post(&graphql, request).await
@@ -130,7 +143,7 @@ async fn get_query(graphql: &GraphqlState, request: Request) -> Result<Response,
 /// The verified caller, their user row (provisioned as REST does) and the database; or the
 /// refusal. Until the schema is confirmed the database is not used: 503, as REST answers.
 async fn caller(app: &AppState, parts: &Parts) -> Result<Caller, AppError> {
-    let AuthUser { owner, profile } = authenticate(parts, &app.auth).await?;
+    let AuthUser { owner, profile, .. } = authenticate(parts, &app.auth).await?;
     let db = app.database()?;
     let row = service::users::ensure_exists(db, &app.known_users, &owner, &profile).await?;
     Ok(Caller {

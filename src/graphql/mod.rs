@@ -13,25 +13,28 @@ mod pagination;
 mod playground;
 mod query;
 mod scope;
+mod socket;
+mod subscription;
 mod types;
 
 pub(crate) use error::render;
 pub(crate) use handler::router;
 pub(crate) use scope::RequestScope;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 
 use self::mutation::MutationRoot;
 use self::query::QueryRoot;
+use self::subscription::SubscriptionRoot;
 
 /// The schema type served at `/graphql`.
-pub(crate) type TodoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub(crate) type TodoSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Builds the schema with async-graphql's own limits; the handler applies the rest of
 /// [`limits`] around every execution. Introspection still needs a valid token: nothing reaches
 /// the schema before authentication.
 pub(crate) fn schema(introspection: bool) -> TodoSchema {
-    let builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .limit_depth(limits::MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY)
         .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)

@@ -36,5 +36,6 @@ mod safe_writes;
 mod safe_writes_migration;
 mod security_events;
 mod shutdown;
+mod subscriptions;
 mod task_details_migration;
 mod task_events;

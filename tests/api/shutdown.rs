@@ -87,11 +87,11 @@ impl Server {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
-    async fn sigterm(&self) {
+    pub async fn sigterm(&self) {
         let pid = self.child.id().expect("running").to_string();
         let status = Command::new("kill")
             .args(["-TERM", &pid])
@@ -114,7 +114,7 @@ impl Server {
         }
     }
 
-    async fn exit_status(&mut self) -> ExitStatus {
+    pub async fn exit_status(&mut self) -> ExitStatus {
         tokio::time::timeout(PATIENCE, self.child.wait())
             .await
             .expect("the process exits")

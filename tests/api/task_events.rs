@@ -274,9 +274,18 @@ async fn a_users_stream_is_theirs_alone_and_a_foreign_cursor_reveals_nothing() {
             bob_task["id"].as_str().expect("id").to_owned()
         )]
     );
-    // Alice's last cursor, used by Bob, is only a position in Bob's own stream (past its end).
+    // Alice's last cursor, used by Bob, is past the end of Bob's stream: refused, since taking
+    // it as a position would make Bob skip his own next events.
     let alice_last = alice_events[2]["cursor"].as_str().expect("cursor");
-    assert!(events_after(&app, &bob, Some(alice_last), 50).await.is_empty());
+    let (_, refused) = graphql(
+        &app,
+        &bob,
+        "query($after: String) { taskEvents(after: $after) { nodes { cursor } } }",
+        json!({"after": alice_last}),
+    )
+    .await;
+    assert_eq!(refused["data"], Value::Null, "{refused}");
+    assert_eq!(codes(&refused), ["BAD_USER_INPUT"], "{refused}");
     // Bob's first cursor used by Alice: her own events after that position.
     let bob_first = bob_events[0]["cursor"].as_str().expect("cursor");
     let seen = events_after(&app, &alice, Some(bob_first), 50).await;

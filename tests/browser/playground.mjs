@@ -5,7 +5,10 @@
 // without pasting anything (the dev token is pre-filled in the headers editor) runs a mutation
 // that creates a task and a query that lists it, reading both results from the page. Every
 // request the page makes is recorded: none may go to a host other than the server. The task is
-// cross-checked through the API from Node. A screenshot is saved to target/browser/playground.png.
+// cross-checked through the API from Node. Then it runs a subscription from the page (GraphiQL
+// over graphql-transport-ws at /graphql/ws, authenticated by the same headers), creates a task
+// through the API from Node, and reads the pushed event in the result pane. A screenshot is saved
+// to target/browser/playground.png.
 //
 // Usage: node tests/browser/playground.mjs [path/to/todo-api]
 //   binary:   argument, else $TODO_API_BIN, else ${CARGO_TARGET_DIR:-target}/debug/todo-api
@@ -39,6 +42,8 @@ const UI_TIMEOUT_MS = 60_000;
 const TITLE = 'From the browser';
 const MUTATION = `mutation { createTask(input: {title: "${TITLE}"}) { id title } }`;
 const LIST_QUERY = '{ tasks(first: 5) { nodes { title } } }';
+const SUBSCRIPTION = 'subscription { taskEvents { kind task { title } } }';
+const PUSHED_TITLE = 'Pushed to the browser';
 
 let server = null;
 let browser = null;
@@ -150,6 +155,19 @@ function resultText(page) {
     .evaluate((element) => element.querySelector('.CodeMirror')?.CodeMirror?.getValue() ?? element.innerText);
 }
 
+/** Waits (at most UI_TIMEOUT_MS) until `check()` holds. */
+async function waitFor(what, check) {
+  return waitForAsync(what, async () => check());
+}
+
+async function waitForAsync(what, check) {
+  const deadline = Date.now() + UI_TIMEOUT_MS;
+  while (!(await check())) {
+    if (Date.now() > deadline) fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Clicks the run button and waits for the result pane to show a new response containing `expected`. */
 async function run(page, expected) {
   const before = await resultText(page);
@@ -257,6 +275,38 @@ async function main() {
   const api = await graphql(baseUrl, token, `{ task(id: ${JSON.stringify(task.id)}) { id title } }`);
   if (api.task?.title !== TITLE) fail(`the API does not return the task: ${JSON.stringify(api)}`);
   log('the API returns the task created in the browser');
+
+  // A subscription from the page: the event of a change made elsewhere arrives in the pane.
+  const sentOverSocket = [];
+  const receivedOverSocket = [];
+  page.on('websocket', (socket) => {
+    socket.on('framesent', (frame) => sentOverSocket.push(String(frame.payload)));
+    socket.on('framereceived', (frame) => receivedOverSocket.push(String(frame.payload)));
+  });
+  await setQuery(page, SUBSCRIPTION);
+  await page.locator('button.graphiql-execute-button').click();
+  await waitFor('the page to subscribe over a WebSocket', () =>
+    sentOverSocket.some((text) => text.includes('"subscribe"') && text.includes('taskEvents')),
+  );
+  if (!receivedOverSocket.some((text) => text.includes('"connection_ack"'))) {
+    fail(`the socket was not acknowledged: ${JSON.stringify(receivedOverSocket)}`);
+  }
+  const init = sentOverSocket.find((text) => text.includes('"connection_init"')) ?? '';
+  if (!init.includes(`Bearer ${token}`)) fail(`connection_init did not carry the headers' token: ${init}`);
+  // Without a cursor a subscription delivers what commits after it started: wait until the
+  // server counts it (its metric rises once it is registered), then change something.
+  await waitForAsync('the server to register the subscription', async () => {
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    const line = metrics.split('\n').find((text) => text.startsWith('ws_active_subscriptions'));
+    return line !== undefined && Number(line.split(' ').pop()) >= 1;
+  });
+  await graphql(baseUrl, token, `mutation { createTask(input: {title: "${PUSHED_TITLE}"}) { id } }`);
+  await waitForAsync('the pushed event in the result pane', async () => {
+    const text = await resultText(page);
+    return text.includes(PUSHED_TITLE) && text.includes('CREATED');
+  });
+  await page.locator('section.result-window').getByText(PUSHED_TITLE).first().waitFor({ timeout: UI_TIMEOUT_MS });
+  log(`the page received the event of "${PUSHED_TITLE}", created through the API`);
 
   mkdirSync(artifactDir, { recursive: true });
   await page.screenshot({ path: screenshotPath });

@@ -32,7 +32,7 @@ pub async fn create(db: &DatabaseConnection, owner: &Owner, input: NewTask) -> R
     let txn = tenant::transaction(db, owner).await?;
     insert_task(&txn, owner, &model, &tags).await?;
     events::record(&txn, owner, &[Change::Created(&model)]).await?;
-    txn.commit().await?;
+    events::commit(txn, owner).await?;
     Ok(model)
 }
 
@@ -172,7 +172,7 @@ pub async fn update(
         (task, None)
     };
     record_change(&txn, owner, &task, next.as_ref()).await?;
-    txn.commit().await?;
+    events::commit(txn, owner).await?;
     Ok(task)
 }
 
@@ -214,7 +214,7 @@ pub async fn toggle(
         (task, None)
     };
     record_change(&txn, owner, &task, next.as_ref()).await?;
-    txn.commit().await?;
+    events::commit(txn, owner).await?;
     Ok(task)
 }
 
@@ -252,7 +252,7 @@ pub async fn set_completed(
         // Already in that state: nothing changed, so no event.
         None => meets(find_owned(&txn, owner, id).await?, precondition)?,
     };
-    txn.commit().await?;
+    events::commit(txn, owner).await?;
     Ok(task)
 }
 
@@ -356,7 +356,7 @@ pub async fn delete(
         return Err(refusal(&txn, owner, id).await);
     }
     events::record(&txn, owner, &[Change::Deleted(id)]).await?;
-    txn.commit().await?;
+    events::commit(txn, owner).await?;
     Ok(id)
 }
 

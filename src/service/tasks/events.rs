@@ -13,15 +13,18 @@
 //! are in time order too and the purge by age removes a prefix of a stream: an `after` cursor
 //! older than the oldest retained event is then recognisable (`CURSOR_EXPIRED`).
 
+use std::future::Future;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
-use crate::domain::{Owner, now_micros};
+use crate::domain::{FieldError, Owner, now_micros};
 use crate::entity::{task, task_event, task_event_stream};
 use crate::error::AppError;
 use crate::service::tenant;
@@ -209,6 +212,26 @@ async fn take_numbers(
     Ok((row.try_get("", "last_seq")?, row.try_get("", "last_at")?))
 }
 
+tokio::task_local! {
+    /// What to tell when a change of a user's tasks commits, for the duration of a request
+    /// ([`announcing`]).
+    static ON_COMMIT: Arc<dyn Fn(&Owner) + Send + Sync>;
+}
+
+/// Runs `work` (a request) so that every change it commits is told to `on_commit` (the
+/// process's real-time fan-out), right after the commit.
+pub async fn announcing<F: Future>(on_commit: Arc<dyn Fn(&Owner) + Send + Sync>, work: F) -> F::Output {
+    ON_COMMIT.scope(on_commit, work).await
+}
+
+/// Commits `txn`, which recorded events of `owner`'s, and tells whoever listens in this
+/// process. (Other replicas hear of it through PostgreSQL's `NOTIFY`, sent at the same commit.)
+pub(super) async fn commit(txn: DatabaseTransaction, owner: &Owner) -> Result<(), AppError> {
+    txn.commit().await?;
+    let _ = ON_COMMIT.try_with(|on_commit| on_commit(owner));
+    Ok(())
+}
+
 /// A page of the owner's events, oldest first.
 #[derive(Debug)]
 pub struct EventPage {
@@ -218,8 +241,11 @@ pub struct EventPage {
 }
 
 /// At most `first` of the owner's events after number `after` (from the oldest retained one
-/// without it). An `after` whose next events were purged is [`AppError::CursorExpired`]; an
-/// `after` past the owner's newest event (another user's position, say) is an empty page.
+/// without it). An `after` whose next events were purged is [`AppError::CursorExpired`]. An
+/// `after` past the owner's newest event is refused (`after` invalid): no cursor of the owner's
+/// can be there (an event's number is handed out only once it committed), and taking it as a
+/// position would skip the owner's next events. Another user's cursor is such a one, or a
+/// position in the owner's own stream.
 pub async fn events_after(
     db: &DatabaseConnection,
     owner: &Owner,
@@ -239,7 +265,11 @@ pub async fn events_after(
             // the page was read. The counter, read now, tells; if it is past `after`, every
             // event up to it has committed, so a second read finds `next` unless it was purged.
             None => {
-                if newest(&scope, owner).await? > after {
+                let newest = newest(&scope, owner).await?;
+                if newest < after {
+                    return Err(cursor_past_the_end());
+                }
+                if newest > after {
                     events = page_after(&scope, owner, Some(after), first).await?;
                     if events.first().map(|event| event.seq) != Some(next) {
                         return Err(AppError::CursorExpired);
@@ -254,6 +284,15 @@ pub async fn events_after(
         events,
         has_next_page,
     })
+}
+
+/// The refusal of an `after` past the end of the caller's stream (see [`events_after`]).
+pub fn cursor_past_the_end() -> AppError {
+    AppError::invalid(FieldError::new(
+        "after",
+        "value_error",
+        "after is past the end of your task events: not a cursor of yours",
+    ))
 }
 
 /// Up to `first + 1` of the owner's events after `after`, oldest first.
@@ -275,6 +314,10 @@ async fn page_after(
 }
 
 /// The number of the owner's newest event (0 before the first).
+pub async fn newest_event(db: &DatabaseConnection, owner: &Owner) -> Result<i64, AppError> {
+    newest(&tenant::scope(db, owner).await?, owner).await
+}
+
 async fn newest(db: &impl ConnectionTrait, owner: &Owner) -> Result<i64, AppError> {
     Ok(task_event_stream::Entity::find_for_owner(owner)
         .select_only()

@@ -123,7 +123,7 @@ pub async fn create_once(
     if claim_key(&txn, owner, key, &request, &model).await? {
         insert_task(&txn, owner, &model, &tags).await?;
         events::record(&txn, owner, &[Change::Created(&model)]).await?;
-        txn.commit().await?;
+        events::commit(txn, owner).await?;
         return Ok(Created {
             task: model,
             replayed: false,

@@ -22,7 +22,9 @@ mod tags;
 pub use crud::{
     TaskCounts, counts, create, delete, get, ids_seen_without_an_owner_filter, set_completed, toggle, update,
 };
-pub use events::{EventKind, events_after, purge_expired_events};
+pub use events::{
+    EventKind, announcing, cursor_past_the_end, events_after, newest_event, purge_expired_events,
+};
 pub use idempotent::{CreatesInFlight, create_once, purge_expired_keys};
 pub use keyset::{Keyset, KeysetRequest, PageTake, SortKey, list_keyset};
 pub use listing::{OffsetPage, count, list_with_total};
