@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::db::SchemaGate;
 use crate::error::AppError;
 use crate::migrate::Policy;
-use crate::realtime::Realtime;
+use crate::realtime::{Realtime, listener};
 use crate::service::tasks::CreatesInFlight;
 use crate::service::tenant;
 use crate::service::users::KnownUsers;
@@ -66,8 +66,8 @@ pub struct App {
     supervisor: Option<AbortOnDrop>,
     /// Checks the database role, then deletes expired idempotency keys, in the background.
     key_sweeper: AbortOnDrop,
-    /// PostgreSQL: the task events listener.
-    event_listener: Option<AbortOnDrop>,
+    /// PostgreSQL: the announcer of this process's commits and the listener to every replica's.
+    event_listener: Vec<AbortOnDrop>,
     realtime: Realtime,
     /// Closes every socket with 1001 when the shutdown starts.
     close_sockets: tokio::sync::watch::Sender<bool>,
@@ -145,16 +145,29 @@ impl App {
             schema.clone(),
             chrono::Duration::from_std(config.task_events_retention).unwrap_or(chrono::Duration::MAX),
         )));
-        let (realtime, close_sockets) = Realtime::new(hub_db, config);
-        let event_listener = if db.get_database_backend() == DbBackend::Postgres {
+        let (realtime, close_sockets, event_listener) = if db.get_database_backend() == DbBackend::Postgres {
             let url = config.listen_url().to_owned();
-            crate::realtime::listener::refuse_pooler(&url).map_err(anyhow::Error::msg)?;
-            Some(AbortOnDrop(tokio::spawn(crate::realtime::listener::listen(
-                url,
-                realtime.hub.clone(),
-            ))))
+            listener::refuse_pooler(&url).map_err(anyhow::Error::msg)?;
+            // Names this process in its announcements, so its listener can skip its own.
+            let instance = uuid::Uuid::new_v4().to_string();
+            let (commits, announcements) = tokio::sync::mpsc::unbounded_channel();
+            let (realtime, close_sockets) = Realtime::new(hub_db.clone(), config, Some(commits));
+            let tasks = vec![
+                AbortOnDrop(tokio::spawn(listener::announce(
+                    hub_db,
+                    instance.clone(),
+                    announcements,
+                ))),
+                AbortOnDrop(tokio::spawn(listener::listen(
+                    url,
+                    instance,
+                    realtime.hub.clone(),
+                ))),
+            ];
+            (realtime, close_sockets, tasks)
         } else {
-            None
+            let (realtime, close_sockets) = Realtime::new(hub_db, config, None);
+            (realtime, close_sockets, Vec::new())
         };
         let state = AppState {
             db: db.clone(),

@@ -18,11 +18,12 @@
 //! behalf of no user, may read and delete the events older than the transaction's
 //! `app.purge_events_before`.
 //!
-//! PostgreSQL also announces each event on the `LISTEN` channel `task_events` when its
-//! transaction commits (a trigger: `{"u": user_id, "s": seq}`), for every replica's listener.
+//! Replicas hear of new events from the application, which announces its commits on the
+//! `LISTEN` channel `task_events` in batches after they commit (no trigger: a `NOTIFY` inside the
+//! writing transaction would take PostgreSQL's global notification lock at every change's
+//! commit, and cost a change a third of its throughput).
 //!
-//! `down` drops exactly the two tables (and with them their indexes, policies and trigger) and
-//! the trigger's function.
+//! `down` drops exactly the two tables (and with them their indexes and policies).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -59,10 +60,6 @@ const USER_ID_LEN: u32 = 255;
 /// Long enough for every kind's name (`created`, `updated`, `deleted`).
 const KIND_LEN: u32 = 16;
 const OCCURRED_INDEX: &str = "idx_task_events_occurred_at";
-
-/// The `LISTEN` channel every event is announced on (PostgreSQL), with `{"u": user, "s": seq}`.
-const CHANNEL: &str = "task_events";
-const NOTIFY_FUNCTION: &str = "notify_task_event";
 
 /// The setting the application sets per transaction; unset (or empty) matches no row.
 const CALLER: &str = "current_setting('app.user_id', true)";
@@ -153,18 +150,6 @@ impl MigrationTrait for Migration {
                  CREATE POLICY task_events_expired_purge ON task_events FOR DELETE USING ({expired});"
             ))
             .await?;
-            // Every replica's listener hears of each event when its transaction commits (and
-            // never of one rolled back), without a statement of the application's.
-            db.execute_unprepared(&format!(
-                "CREATE FUNCTION {NOTIFY_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
-                 BEGIN
-                     PERFORM pg_notify('{CHANNEL}', json_build_object('u', NEW.user_id, 's', NEW.seq)::text);
-                     RETURN NULL;
-                 END $$;
-                 CREATE TRIGGER task_events_notify AFTER INSERT ON task_events
-                     FOR EACH ROW EXECUTE FUNCTION {NOTIFY_FUNCTION}();"
-            ))
-            .await?;
         }
         Ok(())
     }
@@ -173,12 +158,6 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table(TaskEvents::Table).to_owned())
             .await?;
-        if manager.get_database_backend() == DbBackend::Postgres {
-            manager
-                .get_connection()
-                .execute_unprepared(&format!("DROP FUNCTION {NOTIFY_FUNCTION}()"))
-                .await?;
-        }
         manager
             .drop_table(Table::drop().table(TaskEventStreams::Table).to_owned())
             .await

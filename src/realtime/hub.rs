@@ -115,9 +115,9 @@ impl EventHub {
         Ok(subscription)
     }
 
-    /// `user_id`'s stream grew (up to `seq`, when known): if anyone here subscribes to that
-    /// user, read what this process has not broadcast yet and broadcast it.
-    pub(crate) fn stream_grew(&self, user_id: &str, seq: Option<i64>) {
+    /// `user_id`'s stream grew: if anyone here subscribes to that user, read what this process
+    /// has not broadcast yet and broadcast it.
+    pub(crate) fn stream_grew(&self, user_id: &str) {
         let feed = {
             let feeds = self.0.feeds.lock().unwrap_or_else(PoisonError::into_inner);
             match feeds.get(user_id) {
@@ -125,11 +125,6 @@ impl EventHub {
                 None => return,
             }
         };
-        if let (Some(seq), Ok(sent)) = (seq, feed.sent_through.try_lock())
-            && *sent >= seq
-        {
-            return;
-        }
         self.spawn_read(feed);
     }
 

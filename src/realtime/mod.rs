@@ -5,8 +5,8 @@
 //!
 //! Where events come from: every change records its event in its own transaction
 //! (`service::tasks::events`). Right after the commit the request tells this process's hub
-//! ([`Realtime::on_commit`]); PostgreSQL also announces it to every replica's listener. SQLite
-//! has one process, so the first is all it needs.
+//! ([`Realtime::on_commit`]) and, on PostgreSQL, the announcer, which tells every replica's
+//! listener ([`listener`]). SQLite has one process, so the first is all it needs.
 
 mod hub;
 pub mod listener;
@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 pub(crate) use hub::{EventHub, Subscription};
 
@@ -51,13 +51,24 @@ pub(crate) struct Realtime {
 }
 
 impl Realtime {
-    /// The state, and the sender that starts the sockets' shutdown.
-    pub(crate) fn new(db: DatabaseConnection, config: &Config) -> (Self, watch::Sender<bool>) {
+    /// The state, and the sender that starts the sockets' shutdown. `replicas` (PostgreSQL)
+    /// takes every committing user for [`listener::announce`].
+    pub(crate) fn new(
+        db: DatabaseConnection,
+        config: &Config,
+        replicas: Option<mpsc::UnboundedSender<String>>,
+    ) -> (Self, watch::Sender<bool>) {
         let (close, closing) = watch::channel(false);
         let hub = EventHub::new(db, config.ws_event_buffer);
-        let announced = hub.clone();
+        let here = hub.clone();
         let realtime = Self {
-            on_commit: Arc::new(move |owner: &Owner| announced.stream_grew(owner.id(), None)),
+            on_commit: Arc::new(move |owner: &Owner| {
+                here.stream_grew(owner.id());
+                if let Some(replicas) = &replicas {
+                    // Closed only when the process ends.
+                    let _ = replicas.send(owner.id().to_owned());
+                }
+            }),
             hub,
             limits: SocketLimits {
                 subscriptions_per_socket: config.ws_max_subscriptions,
