@@ -59,6 +59,10 @@ struct Cli {
     /// Sockets opened at once while connecting.
     #[arg(long, default_value_t = 100)]
     connect_concurrency: usize,
+    /// Open and authenticate the sockets without subscribing, report the RSS and stop: what a
+    /// socket costs apart from its subscription.
+    #[arg(long)]
+    sockets_only: bool,
 }
 
 struct User {
@@ -97,9 +101,10 @@ async fn main() -> anyhow::Result<()> {
             ready_tx.clone(),
         );
         let (observed, received) = (Arc::clone(&observed), Arc::clone(&received));
+        let sockets_only = cli.sockets_only;
         subscribers.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await.expect("semaphore");
-            let socket = match subscribe(&url, &token).await {
+            let socket = match subscribe(&url, &token, !sockets_only).await {
                 Ok(socket) => socket,
                 Err(error) => {
                     let _ = ready.send(Err(error)).await;
@@ -120,13 +125,12 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let connect_time = started.elapsed();
-    wait_for_metric(
-        &http,
-        &cli.url,
-        "ws_active_subscriptions",
-        cli.subscriptions as f64,
-    )
-    .await?;
+    let awaited = if cli.sockets_only {
+        "ws_open_sockets"
+    } else {
+        "ws_active_subscriptions"
+    };
+    wait_for_metric(&http, &cli.url, awaited, cli.subscriptions as f64).await?;
     settle().await;
     let rss_after = rss_kib(cli.server_pid)?;
     let per_subscription = (rss_after.saturating_sub(rss_before) as f64 * 1024.0) / cli.subscriptions as f64;
@@ -139,6 +143,9 @@ async fn main() -> anyhow::Result<()> {
         rss_after as f64 / 1024.0,
         per_subscription / 1000.0
     );
+    if cli.sockets_only {
+        return Ok(());
+    }
 
     // The writes: open loop at `rate` per second.
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / cli.rate as f64));
@@ -228,8 +235,8 @@ fn read_users(path: &PathBuf, count: usize) -> anyhow::Result<Vec<User>> {
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Opens a socket, authenticates it and subscribes (without a cursor).
-async fn subscribe(url: &str, token: &str) -> anyhow::Result<Socket> {
+/// Opens a socket, authenticates it and subscribes (without a cursor) if `and_subscribe`.
+async fn subscribe(url: &str, token: &str, and_subscribe: bool) -> anyhow::Result<Socket> {
     let mut request = url.into_client_request()?;
     request.headers_mut().insert(
         "sec-websocket-protocol",
@@ -252,8 +259,10 @@ async fn subscribe(url: &str, token: &str) -> anyhow::Result<Socket> {
             None => bail!("the socket ended before connection_ack"),
         }
     }
-    let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}});
-    socket.send(Message::Text(subscribe.to_string().into())).await?;
+    if and_subscribe {
+        let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}});
+        socket.send(Message::Text(subscribe.to_string().into())).await?;
+    }
     Ok(socket)
 }
 

@@ -27,7 +27,7 @@ use async_graphql::http::{ClientMessage, WebSocket as GraphqlWebSocket, WebSocke
 use axum::extract::FromRequestParts;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -42,6 +42,8 @@ use crate::service;
 
 /// The protocol this endpoint speaks.
 const PROTOCOL: &str = "graphql-transport-ws";
+/// The socket's read buffer (see `upgrade`).
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 /// Added to `exp` before an authenticated socket is closed, as HTTP tolerates (seconds).
 const EXPIRY_LEEWAY_SECONDS: u64 = 60;
 
@@ -83,10 +85,16 @@ pub(super) async fn upgrade(
         Err(rejection) => return rejection.into_response(),
     };
     let limit = realtime.limits.message_bytes;
+    let parts = detached(&parts);
     upgrade
         .protocols([PROTOCOL])
         .max_message_size(limit)
         .max_frame_size(limit)
+        // The protocol library zero-fills its whole read buffer (128 KiB by default) at the
+        // first read, which then stays resident for the socket's life: most of what an idle
+        // subscription would cost. A client's messages are small, and a larger one grows the
+        // buffer as it arrives.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| {
             let on_commit = realtime.on_commit();
             let connection = Connection {
@@ -98,6 +106,27 @@ pub(super) async fn upgrade(
             };
             service::tasks::announcing(on_commit, connection.run(socket, offered))
         })
+}
+
+/// A copy of the upgrade request's head that shares no memory with it. The original's header
+/// values and URI are slices of the connection's whole read buffer (16 KiB), which a socket
+/// keeping them would keep alive for its whole life: half of what an idle socket cost.
+fn detached(parts: &Parts) -> Parts {
+    let mut request = axum::http::Request::new(());
+    *request.method_mut() = parts.method.clone();
+    *request.uri_mut() = parts.uri.to_string().parse().unwrap_or_default();
+    *request.version_mut() = parts.version;
+    let headers = request.headers_mut();
+    for (name, value) in &parts.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    *request.extensions_mut() = parts.extensions.clone();
+    request.into_parts().0
 }
 
 /// Whether `origin` is the server itself (its host and port are the request's `Host`): the
@@ -184,7 +213,7 @@ impl Connection {
             let (app, realtime, parts, shared) = (
                 self.app.clone(),
                 self.realtime.clone(),
-                self.parts.clone(),
+                self.parts,
                 Arc::clone(&shared),
             );
             move |payload: Value| connection_init(app, realtime, parts, shared, payload)
