@@ -163,6 +163,10 @@ impl App {
                     instance,
                     realtime.hub.clone(),
                 ))),
+                AbortOnDrop(tokio::spawn(listener::catch_up_periodically(
+                    realtime.hub.clone(),
+                    config.task_events_catch_up_interval,
+                ))),
             ];
             (realtime, close_sockets, tasks)
         } else {

@@ -185,6 +185,10 @@ pub struct Config {
     /// How often the server pings each WebSocket; one silent for two intervals is closed.
     #[arg(long, env = "WS_PING_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     pub ws_ping_interval: Duration,
+    /// PostgreSQL: how often every subscriber's feed is also read without being told of a change
+    /// (what a replica that died between a commit and its announcement left unannounced).
+    #[arg(long, env = "TASK_EVENTS_CATCH_UP_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub task_events_catch_up_interval: Duration,
     /// How long task events are kept (e.g. 7d); an older cursor is CURSOR_EXPIRED.
     #[arg(long, env = "TASK_EVENTS_RETENTION", default_value = "7d", value_parser = humantime::parse_duration, global = true)]
     pub task_events_retention: Duration,

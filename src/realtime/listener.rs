@@ -14,8 +14,8 @@
 //! every (re)connection, `LISTEN` first, then every feed reads what it has not broadcast yet.
 //! Reconnection backs off from 250 ms to 10 s. A process that dies between a commit and its
 //! announcement leaves the event unannounced: other replicas' live subscribers receive it with
-//! that user's next change (or their next reconnection); a client resuming from its cursor
-//! always does.
+//! that user's next change, or at the latest from [`catch_up_periodically`]
+//! (`TASK_EVENTS_CATCH_UP_INTERVAL`); a client resuming from its cursor always does.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -112,6 +112,19 @@ pub fn refuse_pooler(url: &str) -> Result<(), String> {
             options.get_host()
         )),
         _ => Ok(()),
+    }
+}
+
+/// Every `interval`, every feed reads what it has not broadcast yet, announced or not: the
+/// events a replica committed and then died before announcing reach live subscribers within one
+/// interval. One short read per user with subscribers here.
+pub async fn catch_up_periodically(hub: EventHub, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval.max(Duration::from_millis(100)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        hub.catch_up_all();
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use reqwest::Method;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -645,4 +646,37 @@ async fn events_made_while_the_listener_was_cut_off_arrive_once_it_reconnects_an
     }
     let expected: Vec<String> = (delivered.len()..10).map(|i| format!("burst {i}")).collect();
     assert_eq!(titles, expected);
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run with TEST_DATABASE_URL (scripts/test.sh does); SQLite announces nothing to other processes"]
+async fn an_event_committed_but_never_announced_still_reaches_a_live_subscriber() {
+    require_postgres();
+    let app =
+        spawn_app_with(|config| config.task_events_catch_up_interval = Duration::from_millis(300)).await;
+    let user = new_user();
+    let mut socket = Socket::for_user(app.addr, &user).await;
+    socket.subscribe("s", None).await;
+    socket.silent_for(Duration::from_millis(200)).await;
+    // What a replica that died between its commit and its announcement leaves behind: the
+    // event is in the table, and nobody was told.
+    let task_id = uuid::Uuid::new_v4();
+    app.db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "WITH counter AS (
+                 INSERT INTO task_event_streams (user_id, last_seq, last_at) VALUES ($1, 1, now())
+                 ON CONFLICT (user_id) DO UPDATE SET last_seq = task_event_streams.last_seq + 1
+                 RETURNING last_seq, last_at)
+             INSERT INTO task_events (user_id, seq, kind, task_id, task, occurred_at)
+             SELECT $1, counter.last_seq, 'deleted', $2, NULL, counter.last_at FROM counter",
+            [user.clone().into(), task_id.into()],
+        ))
+        .await
+        .expect("an unannounced event");
+    let event = socket.next_event("s").await;
+    assert_eq!(
+        (event["kind"].clone(), event["taskId"].clone()),
+        (json!("DELETED"), json!(task_id.to_string()))
+    );
 }
