@@ -16,7 +16,7 @@ pub use failure::AuthFailure;
 pub use jwks::JwksKeys;
 pub use secret::Secret;
 pub use throttle::FailureThrottle;
-pub use token::{MintRequest, TokenVerifier, mint_hs256};
+pub use token::{LEEWAY_SECONDS, MintRequest, TokenVerifier, mint_hs256};
 
 use crate::client_addr::TrustedProxies;
 

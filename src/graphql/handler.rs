@@ -85,13 +85,27 @@ pub fn router(app: AppState, config: &Config) -> Router<AppState> {
 /// `/graphql/ws`: GraphQL over WebSocket (see [`socket`](super::socket)).
 async fn socket_endpoint(State(graphql): State<GraphqlState>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    socket::upgrade(graphql.app, graphql.schema, graphql.introspection, parts).await
+    socket::upgrade(
+        graphql.app,
+        graphql.schema,
+        graphql.introspection,
+        graphql.playground.is_some(),
+        parts,
+    )
+    .await
 }
 
 async fn endpoint(State(graphql): State<GraphqlState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     if socket::is_upgrade(&parts) {
-        return socket::upgrade(graphql.app, graphql.schema, graphql.introspection, parts).await;
+        return socket::upgrade(
+            graphql.app,
+            graphql.schema,
+            graphql.introspection,
+            graphql.playground.is_some(),
+            parts,
+        )
+        .await;
     }
     let request = Request::from_parts(parts, body);
     let method = request.method().clone();

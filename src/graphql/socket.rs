@@ -2,8 +2,8 @@
 //! `graphql-transport-ws` protocol (github.com/enisdenjo/graphql-ws, PROTOCOL.md), with
 //! async-graphql's protocol engine inside and todo-api's rules around it:
 //!
-//! - the upgrade: an `Origin` neither in `CORS_ORIGINS` nor the server's own (the playground's
-//!   page) is 403; a client that does not offer `graphql-transport-ws` is closed with 4406;
+//! - the upgrade: an `Origin` neither in `CORS_ORIGINS` nor, with the playground on, the
+//!   server's own (the playground's page) is 403; a client that does not offer `graphql-transport-ws` is closed with 4406;
 //! - `connection_init` within 10 s (else 4408); its payload's `Authorization` (any case; else
 //!   the upgrade's own header) goes through the same authentication as HTTP (verifier, cache,
 //!   failure throttle, security events): a refusal closes with 4401, and so does the token's
@@ -20,7 +20,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_graphql::Data;
 use async_graphql::http::{ClientMessage, WebSocket as GraphqlWebSocket, WebSocketProtocols, WsMessage};
@@ -35,7 +35,7 @@ use tokio::sync::mpsc;
 
 use super::{RequestScope, TodoSchema, limits};
 use crate::app::AppState;
-use crate::auth::{AuthUser, authenticate};
+use crate::auth::{AuthUser, LEEWAY_SECONDS, authenticate};
 use crate::error::AppError;
 use crate::realtime::{Realtime, UserSocket};
 use crate::service;
@@ -44,8 +44,6 @@ use crate::service;
 const PROTOCOL: &str = "graphql-transport-ws";
 /// The socket's read buffer (see `upgrade`).
 const READ_BUFFER_BYTES: usize = 2 * 1024;
-/// Added to `exp` before an authenticated socket is closed, as HTTP tolerates (seconds).
-const EXPIRY_LEEWAY_SECONDS: u64 = 60;
 
 /// Whether `parts` asks for a WebSocket upgrade (so `/graphql` hands it here).
 pub(super) fn is_upgrade(parts: &Parts) -> bool {
@@ -57,10 +55,12 @@ pub(super) fn is_upgrade(parts: &Parts) -> bool {
 }
 
 /// Answers an upgrade request: 403 for a foreign origin, else the switch to a socket.
+/// `serves_playground`: the server's own origin may connect too (the playground's page).
 pub(super) async fn upgrade(
     app: AppState,
     schema: TodoSchema,
     introspection: bool,
+    serves_playground: bool,
     mut parts: Parts,
 ) -> Response {
     let realtime = app.realtime.clone();
@@ -69,7 +69,7 @@ pub(super) async fn upgrade(
             .cors_origins
             .iter()
             .any(|allowed| allowed.as_bytes() == origin.as_bytes())
-        && !same_origin(origin, parts.headers.get(header::HOST))
+        && !(serves_playground && same_origin(origin, parts.headers.get(header::HOST)))
     {
         return super::render(AppError::OriginNotAllowed);
     }
@@ -304,13 +304,11 @@ fn close(code: u16, reason: &'static str) -> Message {
     }))
 }
 
-/// Time left before a token that expires at `at` (seconds since the epoch), leeway included.
+/// Time left before a token that expires at `at` (seconds since the epoch), with the leeway
+/// HTTP allows it.
 fn until(at: u64) -> Duration {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    Duration::from_secs(at.saturating_add(EXPIRY_LEEWAY_SECONDS).saturating_sub(now))
+    let now = jsonwebtoken::get_current_timestamp();
+    Duration::from_secs(at.saturating_add(LEEWAY_SECONDS).saturating_sub(now))
 }
 
 /// A message from the client, before the protocol engine sees it: what it says about the
@@ -324,6 +322,7 @@ fn inbound(
 ) -> Option<serde_json::Result<ClientMessage>> {
     let mut state = lock(shared);
     state.last_heard = Some(tokio::time::Instant::now());
+    // Mutable: the limits keep the parsed document in the request, so it is parsed once.
     let mut message = ClientMessage::from_bytes(bytes);
     match &mut message {
         Ok(ClientMessage::Start { id, payload }) => {

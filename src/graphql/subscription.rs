@@ -1,5 +1,5 @@
 //! `Subscription.taskEvents(after)`: the caller's task events, pushed as they commit, over the
-//! WebSocket at `/graphql/ws` (see `realtime::socket`).
+//! WebSocket at `/graphql/ws` (see `graphql::socket`).
 //!
 //! A subscription registers with the process's fan-out first, then replays from the events
 //! table what follows `after` (without `after`: nothing, only what commits from now on), then

@@ -7,12 +7,12 @@
 //! subscribers here costs nothing. Reads for one user run one at a time, and a burst of
 //! notifications while one runs is answered by a single further read.
 //!
-//! A subscriber that falls more than [`FEED_CAPACITY`] events behind is not silently skipped
-//! forward: its receiver reports the lag and the subscription ends with `SLOW_CONSUMER`. The
-//! bound (`WS_EVENT_BUFFER`, 256 events) is per user feed and process.
+//! A subscriber that falls more than `WS_EVENT_BUFFER` events (256) behind is not silently
+//! skipped forward: its receiver reports the lag and the subscription ends with
+//! `SLOW_CONSUMER`. The bound is per user feed and process.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sea_orm::DatabaseConnection;
@@ -44,7 +44,7 @@ struct Feed {
     sent_through: tokio::sync::Mutex<i64>,
     /// A read was asked for while one ran: the running one reads again when done.
     again: AtomicBool,
-    subscribers: std::sync::atomic::AtomicUsize,
+    subscribers: AtomicUsize,
 }
 
 /// A subscriber's place in its user's feed. Dropping it unsubscribes.
@@ -89,7 +89,7 @@ impl EventHub {
                     // Not read yet: the first subscriber's read below sets it.
                     sent_through: tokio::sync::Mutex::new(-1),
                     again: AtomicBool::new(false),
-                    subscribers: std::sync::atomic::AtomicUsize::new(0),
+                    subscribers: AtomicUsize::new(0),
                 })
             });
             feed.subscribers.fetch_add(1, Ordering::AcqRel);

@@ -229,14 +229,24 @@ async fn a_socket_authenticates_like_http_and_is_closed_4401_without_a_valid_tok
         ..Upgrade::default()
     };
     assert!(open(app.addr, allowed).await.is_ok());
-    // The server's own origin (the playground's page) needs no listing; its host on another
-    // port is another origin.
+    // While the playground is on, the server's own origin (the playground's page) needs no
+    // listing; its host on another port is another origin.
     let own_origin = format!("http://{}", app.addr);
     let own = Upgrade {
         origin: Some(&own_origin),
         ..Upgrade::default()
     };
     assert!(open(app.addr, own).await.is_ok());
+    let without_playground = spawn_app_with(|config| config.playground = false).await;
+    let its_own_origin = format!("http://{}", without_playground.addr);
+    let own = Upgrade {
+        origin: Some(&its_own_origin),
+        ..Upgrade::default()
+    };
+    match open(without_playground.addr, own).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected a 403, got {:?}", other.map(|_| ())),
+    }
     let other_port = format!("http://{}:1", app.addr.ip());
     let neighbour = Upgrade {
         origin: Some(&other_port),

@@ -244,16 +244,15 @@ pub async fn set_completed(
             .pop()
             .map(|task| Completion { task, next: None })
     };
-    let task = match changed {
-        Some(completion) => {
-            record_change(&txn, owner, &completion.task, completion.next.as_ref()).await?;
-            completion.task
-        }
-        // Already in that state: nothing changed, so no event.
-        None => meets(find_owned(&txn, owner, id).await?, precondition)?,
+    let Some(completion) = changed else {
+        // Already in that state: nothing changed, so no event, and nothing to announce.
+        let task = meets(find_owned(&txn, owner, id).await?, precondition)?;
+        txn.commit().await?;
+        return Ok(task);
     };
+    record_change(&txn, owner, &completion.task, completion.next.as_ref()).await?;
     events::commit(txn, owner).await?;
-    Ok(task)
+    Ok(completion.task)
 }
 
 /// Completes a pending task: `update` (one task of the owner's, usually [`changing`]) with

@@ -224,8 +224,9 @@ pub async fn announcing<F: Future>(on_commit: Arc<dyn Fn(&Owner) + Send + Sync>,
     ON_COMMIT.scope(on_commit, work).await
 }
 
-/// Commits `txn`, which recorded events of `owner`'s, and tells whoever listens in this
-/// process. (Other replicas hear of it through PostgreSQL's `NOTIFY`, sent at the same commit.)
+/// Commits `txn`, which recorded events of `owner`'s, then tells the request's `on_commit`
+/// ([`announcing`]): this process's subscribers and, on PostgreSQL, the announcer that tells
+/// the other replicas.
 pub(super) async fn commit(txn: DatabaseTransaction, owner: &Owner) -> Result<(), AppError> {
     txn.commit().await?;
     let _ = ON_COMMIT.try_with(|on_commit| on_commit(owner));
