@@ -30,6 +30,7 @@ use axum::routing::{any, get};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
+use super::documents::{Documents, names_a_persisted_query};
 use super::error::render;
 use super::{RequestScope, TodoSchema, limits, playground, socket};
 use crate::app::AppState;
@@ -53,6 +54,8 @@ struct GraphqlState {
     introspection: bool,
     /// The playground page, when `PLAYGROUND=true`.
     playground: Option<Arc<str>>,
+    /// Documents already parsed and checked, and the persisted queries.
+    documents: Arc<Documents>,
 }
 
 /// The playground's headers editor: the dev token in dev auth mode, else empty (never any other
@@ -72,6 +75,7 @@ pub fn router(app: AppState, config: &Config) -> Router<AppState> {
         playground: config
             .playground
             .then(|| Arc::from(playground::page(&initial_headers(config.dev_token.as_deref())))),
+        documents: Arc::default(),
     };
     let mut router = Router::new()
         .route("/graphql", any(endpoint))
@@ -144,6 +148,7 @@ async fn get_query(graphql: &GraphqlState, request: Request) -> Result<Response,
         return Ok(playground::page_response(page));
     }
     let mut request = query_string_request(parts.uri.query()).map_err(AppError::bad_request)?;
+    graphql.documents.recall(&mut request);
     if selected_operation(&mut request).is_some_and(|ty| ty != OperationType::Query) {
         return Err(AppError::MethodNotAllowed {
             allow: Some("POST"),
@@ -183,7 +188,7 @@ async fn execute(graphql: &GraphqlState, caller: Caller, batch: BatchRequest) ->
         async move {
             // The limits come first, so nothing async-graphql does (nor any database work) runs
             // for a document they refuse.
-            if let Err(error) = limits::check(&mut request, graphql.introspection) {
+            if let Err(error) = graphql.documents.prepare(&mut request, graphql.introspection) {
                 return async_graphql::Response::from_errors(vec![error]);
             }
             let mut response = graphql.schema.execute(request.data(scope)).await;
@@ -279,7 +284,7 @@ fn parse_body(bytes: &[u8]) -> Result<BatchRequest, String> {
 fn graphql_request(body: Value) -> Result<async_graphql::Request, String> {
     let request: async_graphql::Request =
         serde_json::from_value(body).map_err(|e| format!("Not a GraphQL request: {e}"))?;
-    if request.query.trim().is_empty() {
+    if request.query.trim().is_empty() && !names_a_persisted_query(&request) {
         return Err("A GraphQL request needs a non-empty \"query\"".to_owned());
     }
     Ok(request)
@@ -287,21 +292,28 @@ fn graphql_request(body: Value) -> Result<async_graphql::Request, String> {
 
 /// `?query=…&variables=<JSON object>&operationName=…`.
 fn query_string_request(raw: Option<&str>) -> Result<async_graphql::Request, String> {
-    let (mut query, mut variables, mut operation_name) = (None, None, None);
+    let (mut query, mut variables, mut operation_name, mut extensions) = (None, None, None, None);
     for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         match name.as_ref() {
             "query" => query = Some(value.into_owned()),
             "variables" => variables = Some(value.into_owned()),
             "operationName" => operation_name = Some(value.into_owned()),
+            "extensions" => extensions = Some(value.into_owned()),
             _ => {}
         }
     }
-    let query = query.filter(|q| !q.trim().is_empty()).ok_or_else(|| {
-        "GET /graphql runs the GraphQL document given in ?query= (open it in a browser for the \
-         playground)"
-            .to_owned()
-    })?;
-    let mut request = async_graphql::Request::new(query);
+    let mut request = async_graphql::Request::new(query.unwrap_or_default());
+    if let Some(extensions) = extensions.filter(|e| !e.trim().is_empty()) {
+        request.extensions =
+            serde_json::from_str(&extensions).map_err(|_| "?extensions= must be a JSON object".to_owned())?;
+    }
+    if request.query.trim().is_empty() && !names_a_persisted_query(&request) {
+        return Err(
+            "GET /graphql runs the GraphQL document given in ?query= (open it in a \
+                    browser for the playground)"
+                .to_owned(),
+        );
+    }
     if let Some(variables) = variables.filter(|v| !v.trim().is_empty()) {
         match serde_json::from_str::<Value>(&variables) {
             Ok(value @ (Value::Object(_) | Value::Null)) => {

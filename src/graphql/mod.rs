@@ -3,6 +3,7 @@
 //! offline GraphiQL playground beside it.
 
 pub(crate) mod cursor;
+mod documents;
 mod error;
 mod events;
 mod handler;

@@ -6,6 +6,7 @@ mod auth_jwks;
 mod cli_dev_mode;
 mod client_address;
 mod graphql_auth;
+mod graphql_documents;
 mod graphql_helpers;
 mod graphql_http;
 mod graphql_limits;
