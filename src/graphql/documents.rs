@@ -30,7 +30,7 @@ const PARSED_CAPACITY_BYTES: u64 = 4 * 1024 * 1024;
 /// Most bytes of persisted documents' text remembered.
 const PERSISTED_CAPACITY_BYTES: u64 = 4 * 1024 * 1024;
 /// A parsed document takes several times its text: positions, vectors and names for every token.
-const PARSED_BYTES_PER_TEXT_BYTE: u64 = 8;
+const PARSED_BYTES_PER_TEXT_BYTE: u64 = 16;
 /// What an entry costs beside its document: the key and the map's own bookkeeping.
 const ENTRY_OVERHEAD_BYTES: u64 = 128;
 

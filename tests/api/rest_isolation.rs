@@ -251,3 +251,43 @@ async fn lists_never_mix_tenants() {
         }
     }
 }
+
+/// A user id is the token's `sub`: any text. On PostgreSQL it names the owner of each
+/// transaction for row-level security (`service::tenant`), so ids with quotes, backslashes,
+/// SQL and non-ASCII text must work there as on SQLite, and stay apart from look-alikes.
+#[tokio::test]
+async fn user_ids_with_quotes_backslashes_and_non_ascii_text_are_owners_like_any_other() {
+    let app = spawn_app().await;
+    let suffix = new_user();
+    let odd = [
+        format!("o'brien\\'; SET app.user_id = 'x' -- {suffix}"),
+        format!("o'brien\\\\'; SET app.user_id = 'x' -- {suffix}"),
+        format!("ünïcødé 🙂 \"{suffix}\""),
+    ];
+    for user in &odd {
+        let path = format!(
+            "/api/{}/tasks",
+            percent_encoding::utf8_percent_encode(user, percent_encoding::NON_ALPHANUMERIC)
+        );
+        let created = app
+            .as_user(user, Method::POST, &path)
+            .json(&json!({"title": format!("task of {user}")}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(created.status(), 201, "{user}");
+        let listed = app
+            .as_user(user, Method::GET, &path)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(listed.status(), 200, "{user}");
+        let tasks: Vec<Value> = listed.json().await.expect("json");
+        let titles: Vec<&str> = tasks.iter().filter_map(|t| t["title"].as_str()).collect();
+        assert_eq!(
+            titles,
+            [format!("task of {user}")],
+            "{user} sees exactly its own task"
+        );
+    }
+}

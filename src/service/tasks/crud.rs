@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, UpdateMany,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -19,7 +19,7 @@ use crate::domain::{
 use crate::entity::task::{self, Column};
 use crate::entity::task_tag;
 use crate::error::AppError;
-use crate::service::tenant;
+use crate::service::tenant::{self, Scoped};
 
 /// Parses a task id; anything that is not a UUID names no task.
 fn parse_task_id(id: &str) -> Result<Uuid, AppError> {
@@ -179,7 +179,7 @@ pub async fn update(
 /// Records a change of `task`, and the creation of its next occurrence when the change
 /// completed a repeating task.
 async fn record_change(
-    txn: &DatabaseTransaction,
+    txn: &Scoped<'_>,
     owner: &Owner,
     task: &task::Model,
     next: Option<&task::Model>,
@@ -262,7 +262,7 @@ pub async fn set_completed(
 /// re-checks the condition once it holds the row lock and SQLite runs one writer at a time, so
 /// of two concurrent completions exactly one sees the transition.
 async fn complete(
-    txn: &DatabaseTransaction,
+    txn: &Scoped<'_>,
     owner: &Owner,
     update: UpdateMany<task::Entity>,
     now: DateTime<Utc>,
@@ -291,7 +291,7 @@ struct Completion {
 /// stops repeating (it keeps its due date) and its next occurrence is created. Returns the
 /// completed task as stored, and the next occurrence.
 async fn after_completion(
-    txn: &DatabaseTransaction,
+    txn: &Scoped<'_>,
     owner: &Owner,
     task: task::Model,
     now: DateTime<Utc>,

@@ -19,15 +19,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::domain::{FieldError, Owner, now_micros};
 use crate::entity::{task, task_event, task_event_stream};
 use crate::error::AppError;
-use crate::service::tenant;
+use crate::service::tenant::{self, Scoped};
 
 /// What a change did to a task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,7 +227,7 @@ pub async fn announcing<F: Future>(on_commit: Arc<dyn Fn(&Owner) + Send + Sync>,
 /// Commits `txn`, which recorded events of `owner`'s, then tells the request's `on_commit`
 /// ([`announcing`]): this process's subscribers and, on PostgreSQL, the announcer that tells
 /// the other replicas.
-pub(super) async fn commit(txn: DatabaseTransaction, owner: &Owner) -> Result<(), AppError> {
+pub(super) async fn commit(txn: Scoped<'_>, owner: &Owner) -> Result<(), AppError> {
     txn.commit().await?;
     let _ = ON_COMMIT.try_with(|on_commit| on_commit(owner));
     Ok(())

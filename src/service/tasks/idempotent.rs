@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    Statement,
 };
 use serde_json::json;
 
@@ -31,7 +31,7 @@ use super::events::{self, Change};
 use crate::domain::{IdempotencyKey, NewTask, Owner, now_micros};
 use crate::entity::{idempotency_key, task};
 use crate::error::AppError;
-use crate::service::tenant;
+use crate::service::tenant::{self, Scoped};
 
 /// How long a key is remembered.
 pub const KEY_LIFETIME: Duration = Duration::hours(24);
@@ -141,7 +141,7 @@ pub async fn create_once(
 /// PostgreSQL: the key's advisory lock, held until the transaction ends, or `false` when another
 /// transaction holds it (a create with this key is running, on any replica): refused at once
 /// instead of waiting on the first one's row.
-async fn lock_key(txn: &DatabaseTransaction, owner: &Owner, key: &IdempotencyKey) -> Result<bool, AppError> {
+async fn lock_key(txn: &Scoped<'_>, owner: &Owner, key: &IdempotencyKey) -> Result<bool, AppError> {
     let row = txn
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -160,7 +160,7 @@ async fn lock_key(txn: &DatabaseTransaction, owner: &Owner, key: &IdempotencyKey
 /// live one is left alone. True when this request now owns the key. One statement, and a write:
 /// on SQLite it takes the write lock before anything is read.
 async fn claim_key(
-    txn: &DatabaseTransaction,
+    txn: &Scoped<'_>,
     owner: &Owner,
     key: &IdempotencyKey,
     request: &str,
