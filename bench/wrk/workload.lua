@@ -28,7 +28,9 @@ local gql_page1_requests, gql_page500_requests = {}, {}
 local pgrst_list_requests, pgrst_create_requests = {}, {}
 local pgql_list_requests = {}
 
-local GQL_LIST = '{"query":"{ tasks(first: 20) { nodes { id title completed owner { id } } } }"}'
+-- The GraphQL list of issue 14: what a list screen shows, with the owner through its loader.
+local GQL_LIST = '{"query":"{ tasks(first: 20) { nodes { id title description completed createdAt '
+  .. 'updatedAt owner { id } } } }"}'
 local GQL_CREATE = '{"query":"mutation { createTask(input: {title: \\"wrk gql\\"}) { id } }"}'
 -- Keyset pages of 20 (CREATED_AT DESC): the first, and page 500 after the user's cursor.
 local GQL_PAGE_FIELDS = ' { nodes { id title completed } pageInfo { endCursor hasNextPage } } }"}'
@@ -41,7 +43,7 @@ local PGRST_LIST = "/tasks?select=id,user_id,title,description,completed,created
 -- PostGraphile 4's names for GQL_LIST: the caller's 20 newest tasks (row-level security keeps
 -- the caller's own), with the owner through the user_id foreign key.
 local PGQL_LIST = '{"query":"{ allTasks(first: 20, orderBy: [CREATED_AT_DESC, ID_DESC]) '
-  .. '{ nodes { id title completed userByUserId { id } } } }"}'
+  .. '{ nodes { id title description completed createdAt updatedAt userByUserId { id } } } }"}'
 
 local function split(text, separator)
   local parts = {}

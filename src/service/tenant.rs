@@ -6,8 +6,8 @@
 //! (migration `m20261204_140000_enable_row_level_security`): a statement that forgot its owner
 //! filter still reads and writes only the caller's rows, and one run outside a scope sees none.
 //! Each operation therefore runs in a transaction that starts by naming its owner:
-//! `BEGIN; SELECT set_config('app.user_id', <owner>, true)` (`true`: for this transaction only,
-//! so a pooled connection never carries one caller's setting into another's request).
+//! `BEGIN; SET LOCAL app.user_id = <owner>` (`LOCAL`: for this transaction only, so a pooled
+//! connection never carries one caller's setting into another's request).
 //!
 //! Both statements travel in one message (PostgreSQL's simple query protocol takes several) and
 //! cost one round trip, which sea-orm's transactions cannot do: their `BEGIN` is a round trip of
@@ -33,13 +33,24 @@ use tokio::sync::Mutex;
 
 use crate::domain::Owner;
 
-/// The statements that open an owner's PostgreSQL transaction, the owner's id hex-encoded in
-/// them (a user id is the token's `sub`: any text, so it is never spliced in as it is).
+/// The statements that open an owner's PostgreSQL transaction. `SET LOCAL` is what
+/// `set_config(…, true)` does, without a query to plan; it takes no parameter, so the owner's id
+/// (the token's `sub`: any text but control characters) goes in as an escaped string literal:
+/// in an `E'…'` literal a doubled backslash and a doubled quote are the characters themselves,
+/// whatever `standard_conforming_strings` says.
 fn begin_for(owner: &Owner) -> String {
-    format!(
-        "BEGIN; SELECT set_config('app.user_id', convert_from(decode('{}', 'hex'), 'UTF8'), true)",
-        hex::encode(owner.id())
-    )
+    let id = owner.id();
+    let mut sql = String::with_capacity(40 + id.len());
+    sql.push_str("BEGIN; SET LOCAL app.user_id = E'");
+    for c in id.chars() {
+        match c {
+            '\\' => sql.push_str("\\\\"),
+            '\'' => sql.push_str("''"),
+            c => sql.push(c),
+        }
+    }
+    sql.push('\'');
+    sql
 }
 
 /// A connection for one owner's operation: see the module's documentation.
@@ -262,5 +273,28 @@ impl ConnectionTrait for Scoped<'_> {
                     .map_err(query_error)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::UserId;
+
+    #[test]
+    fn the_owner_goes_into_the_set_as_an_escaped_literal() {
+        let owner = |id: &str| Owner::verified(UserId::parse(id).expect("a user id"));
+        assert_eq!(
+            begin_for(&owner("user-1")),
+            "BEGIN; SET LOCAL app.user_id = E'user-1'"
+        );
+        assert_eq!(
+            begin_for(&owner(r"o'b\'; RESET ALL; --")),
+            r"BEGIN; SET LOCAL app.user_id = E'o''b\\''; RESET ALL; --'"
+        );
+        assert_eq!(
+            begin_for(&owner("ü 🙂\n")),
+            "BEGIN; SET LOCAL app.user_id = E'ü 🙂\n'"
+        );
     }
 }
