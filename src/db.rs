@@ -40,6 +40,17 @@ pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_CONNECTIONS_POSTGRES: u32 = 10;
 pub const DEFAULT_MAX_CONNECTIONS_SQLITE: u32 = 4;
 
+/// The connections the pool for `url` may open: `DATABASE_MAX_CONNECTIONS`, or the backend's
+/// default.
+pub fn pool_size(url: &str, max_connections: Option<NonZeroU32>) -> u32 {
+    let default_size = if url.starts_with("sqlite:") {
+        DEFAULT_MAX_CONNECTIONS_SQLITE
+    } else {
+        DEFAULT_MAX_CONNECTIONS_POSTGRES
+    };
+    max_connections.map_or(default_size, NonZeroU32::get)
+}
+
 /// Opens a lazy pool suited to the backend: nothing is connected until first use (PostgreSQL),
 /// a small pool that keeps no idle minimum and lets idle connections go (Neon scales to zero);
 /// WAL, full fsync on commit and a busy timeout on SQLite. `max_connections` is
@@ -48,15 +59,9 @@ pub const DEFAULT_MAX_CONNECTIONS_SQLITE: u32 = 4;
 pub async fn connect(url: &str, max_connections: Option<NonZeroU32>) -> Result<DatabaseConnection, DbErr> {
     install_tls_provider();
     let mut options = ConnectOptions::new(url);
-    let sqlite = url.starts_with("sqlite:");
-    let default_size = if sqlite {
-        DEFAULT_MAX_CONNECTIONS_SQLITE
-    } else {
-        DEFAULT_MAX_CONNECTIONS_POSTGRES
-    };
     options
         .connect_lazy(true)
-        .max_connections(max_connections.map_or(default_size, NonZeroU32::get))
+        .max_connections(pool_size(url, max_connections))
         .min_connections(0)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .idle_timeout(IDLE_TIMEOUT)

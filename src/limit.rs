@@ -28,14 +28,27 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tokio::sync::Semaphore;
 
-use crate::db::ACQUIRE_TIMEOUT;
+use crate::config::Config;
+use crate::db::{self, ACQUIRE_TIMEOUT};
 use crate::error::AppError;
 use crate::middleware::front_end_of;
 
-/// Requests admitted at once. Well above any sensible database pool (requests also spend time
-/// outside the database: parsing, serialising, sending), small enough that their working state
-/// is a few megabytes.
-pub const MAX_IN_FLIGHT: usize = 128;
+/// Fewest requests admitted at once, whatever the pool.
+pub const MIN_IN_FLIGHT: usize = 32;
+
+/// Requests admitted at once: half as many again as the database pool has connections (requests
+/// also spend time outside the database: parsing, serialising, sending), and at least
+/// [`MIN_IN_FLIGHT`]; few enough that their working state is a few megabytes. It was 128: under
+/// 1000 connections that many GraphQL requests in progress at once held 6 MB more than 32 do,
+/// for no more throughput (BENCHMARKS.md, "Performance, round 3").
+pub fn admitted_at_once(config: &Config) -> usize {
+    let pool = usize::try_from(db::pool_size(
+        &config.database_url,
+        config.database_max_connections,
+    ))
+    .unwrap_or(usize::MAX);
+    MIN_IN_FLIGHT.max(pool.saturating_mul(3) / 2)
+}
 
 /// The admission gate shared by every route it wraps.
 #[derive(Clone)]
@@ -47,9 +60,10 @@ impl InFlight {
     }
 }
 
-impl Default for InFlight {
-    fn default() -> Self {
-        Self::new(MAX_IN_FLIGHT)
+impl InFlight {
+    /// The gate for this configuration's pool ([`admitted_at_once`]).
+    pub fn for_config(config: &Config) -> Self {
+        Self::new(admitted_at_once(config))
     }
 }
 
@@ -75,6 +89,21 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
+
+    #[test]
+    fn the_gate_admits_half_as_many_again_as_the_pool_and_at_least_32() {
+        let with_pool = |url: &str, pool: Option<u32>| {
+            admitted_at_once(&Config {
+                database_url: url.to_owned(),
+                database_max_connections: pool.and_then(std::num::NonZeroU32::new),
+                ..Config::default()
+            })
+        };
+        assert_eq!(with_pool("postgres://db/todo", None), MIN_IN_FLIGHT);
+        assert_eq!(with_pool("sqlite://todo.db", None), MIN_IN_FLIGHT);
+        assert_eq!(with_pool("postgres://db/todo", Some(20)), MIN_IN_FLIGHT);
+        assert_eq!(with_pool("postgres://db/todo", Some(40)), 60);
+    }
 
     /// A one-permit gate in front of a handler that takes `work` to answer.
     fn gated(gate: &InFlight, work: Duration) -> Router {

@@ -22,7 +22,7 @@ use crate::{graphql, health, prometheus, rest};
 pub fn router(state: AppState, config: &Config) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     // One admission gate for both front ends: the bound is on the API work in progress.
-    let admission = InFlight::default();
+    let admission = InFlight::for_config(config);
     let timeout = config.request_timeout;
     Router::new()
         .merge(api(

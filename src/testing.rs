@@ -15,7 +15,7 @@ use crate::service::users::{self, KnownUsers};
 pub use crate::db::ACQUIRE_TIMEOUT;
 pub use crate::domain::{Owner, Priority, Repeat, TaskTags, UserId, now_micros};
 pub use crate::entity::{idempotency_key, task, task_tag, user};
-pub use crate::limit::MAX_IN_FLIGHT;
+pub use crate::limit::admitted_at_once;
 pub use crate::service::tasks::{purge_expired_events, purge_expired_keys};
 
 /// The migration steps `todo-api migrate` and `serve` run, for any migrator (the tests pass

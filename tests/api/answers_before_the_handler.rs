@@ -205,7 +205,7 @@ async fn a_request_not_admitted_in_time_is_503_with_retry_after_in_the_shape_of_
     let user = new_user();
     // Fill the gate: every admitted request waits for the rest of its body.
     let mut held = Vec::new();
-    for _ in 0..todo_api::testing::MAX_IN_FLIGHT {
+    for _ in 0..todo_api::testing::admitted_at_once(&test_config(&app.database.url)) {
         held.push(start_slow_request(app.addr, &TestApp::tasks_path(&user), &user).await);
     }
     // Give the server time to admit them all before the requests under test arrive.
