@@ -107,13 +107,17 @@ impl Documents {
     /// it brings none, then parsed (or copied from an earlier identical one) and within the
     /// limits. The error is the request's whole answer.
     pub fn prepare(&self, request: &mut Request, introspection: bool) -> Result<(), ServerError> {
-        self.resolve_persisted(request)?;
+        let register = self.resolve_persisted(request)?;
         if let Some(document) = self.parsed.get(request.query.as_str()) {
             request.set_parsed_query(document);
-            return Ok(());
+        } else {
+            let document = limits::check(request, introspection)?.clone();
+            self.parsed.insert(request.query.clone(), document);
         }
-        let document = limits::check(request, introspection)?.clone();
-        self.parsed.insert(request.query.clone(), document);
+        // Registered only once it passed: the registry holds nothing a request could not run.
+        if let Some(hash) = register {
+            self.persisted.insert(hash, request.query.clone());
+        }
         Ok(())
     }
 
@@ -130,18 +134,20 @@ impl Documents {
         }
     }
 
-    /// Apollo's Automatic Persisted Queries (see the module's documentation). A request without
-    /// the extension is left as it is.
-    fn resolve_persisted(&self, request: &mut Request) -> Result<(), ServerError> {
+    /// Apollo's Automatic Persisted Queries (see the module's documentation): fills in the
+    /// document of a known hash, or checks that a document sent with its hash is the one hashed.
+    /// Returns the hash to register once the document passes, when it is not registered yet. A
+    /// request without the extension is left as it is.
+    fn resolve_persisted(&self, request: &mut Request) -> Result<Option<[u8; 32]>, ServerError> {
         let Some(extension) = request.extensions.0.get(PERSISTED_QUERY) else {
-            return Ok(());
+            return Ok(None);
         };
         let hash = persisted_hash(extension)?;
         if request.query.is_empty() {
             return match self.persisted.get(&hash) {
                 Some(query) => {
                     request.query = query;
-                    Ok(())
+                    Ok(None)
                 }
                 None => Err(coded(
                     "PersistedQueryNotFound: send the request again with its query",
@@ -156,10 +162,7 @@ impl Documents {
                 PERSISTED_QUERY_INVALID,
             ));
         }
-        if self.persisted.get(&hash).is_none() {
-            self.persisted.insert(hash, request.query.clone());
-        }
-        Ok(())
+        Ok(self.persisted.get(&hash).is_none().then_some(hash))
     }
 }
 
@@ -298,6 +301,20 @@ mod tests {
         let mut later = with_persisted("", 1, &other);
         let error = documents
             .prepare(&mut later, true)
+            .expect_err("nothing registered");
+        assert!(code(&error).contains(PERSISTED_QUERY_NOT_FOUND), "{error:?}");
+    }
+
+    #[test]
+    fn a_refused_document_is_not_registered_under_its_hash() {
+        let documents = Documents::default();
+        let refused = "{ __schema { queryType { name } } }";
+        let hash = sha256_hex(refused);
+        let mut register = with_persisted(refused, 1, &hash);
+        assert!(documents.prepare(&mut register, false).is_err());
+        let mut later = with_persisted("", 1, &hash);
+        let error = documents
+            .prepare(&mut later, false)
             .expect_err("nothing registered");
         assert!(code(&error).contains(PERSISTED_QUERY_NOT_FOUND), "{error:?}");
     }

@@ -290,7 +290,8 @@ fn graphql_request(body: Value) -> Result<async_graphql::Request, String> {
     Ok(request)
 }
 
-/// `?query=…&variables=<JSON object>&operationName=…`.
+/// `?query=…&variables=<JSON object>&operationName=…&extensions=<JSON object>` (`query` may be
+/// missing when `extensions` names a persisted query).
 fn query_string_request(raw: Option<&str>) -> Result<async_graphql::Request, String> {
     let (mut query, mut variables, mut operation_name, mut extensions) = (None, None, None, None);
     for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {

@@ -6,7 +6,8 @@
 //! into fragments (a "fragment bomb") would make them run for exponential time; it also has no
 //! alias limit. [`check`] therefore walks every document first, once per fragment, and refuses
 //! oversized, alias-heavy or directive-heavy ones before async-graphql looks at them; the
-//! handler calls it before executing, then [`code_errors`] on the response.
+//! handler calls it (through `documents`, which remembers documents that passed) before
+//! executing, then [`code_errors`] on the response.
 
 use std::collections::HashMap;
 
