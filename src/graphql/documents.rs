@@ -17,7 +17,7 @@
 //! round trip more, never a wrong answer, so nothing of it needs the database.
 
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{ErrorExtensionValues, Request, ServerError, Value};
+use async_graphql::{Request, ServerError, Value};
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use sha2::{Digest, Sha256};
@@ -194,11 +194,7 @@ fn persisted_hash(extension: &Value) -> Result<[u8; 32], ServerError> {
 }
 
 fn coded(message: &str, code: &'static str) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", code);
-    error.extensions = Some(extensions);
-    error
+    limits::with_code(ServerError::new(message, None), code)
 }
 
 #[cfg(test)]

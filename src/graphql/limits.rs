@@ -195,7 +195,7 @@ fn syntax_error(error: parser::Error) -> ServerError {
     error
 }
 
-fn with_code(mut error: ServerError, code: &'static str) -> ServerError {
+pub(super) fn with_code(mut error: ServerError, code: &'static str) -> ServerError {
     set_code(&mut error, code);
     error
 }
