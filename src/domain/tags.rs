@@ -113,8 +113,7 @@ impl TaskTags {
     /// Reads back what [`to_column`](Self::to_column) wrote. Only this crate writes the column,
     /// so a value it cannot read is a bug, reported as such.
     pub fn from_column(column: &str) -> Result<Self, serde_json::Error> {
-        let texts: Vec<String> = serde_json::from_str(column)?;
-        let tags = texts
+        let tags = Self::texts_in_column(column)?
             .into_iter()
             .map(|text| Tag {
                 key: text.to_ascii_lowercase(),
@@ -122,6 +121,12 @@ impl TaskTags {
             })
             .collect();
         Ok(Self::from_distinct(tags))
+    }
+
+    /// The texts a column holds, in its order (already sorted by key), without building the set:
+    /// what a read that only shows the tags needs.
+    pub fn texts_in_column(column: &str) -> Result<Vec<String>, serde_json::Error> {
+        serde_json::from_str(column)
     }
 
     fn from_distinct(mut tags: Vec<Tag>) -> Self {
@@ -267,6 +272,10 @@ mod tests {
         assert_eq!(
             read.iter().map(Tag::key).collect::<Vec<_>>(),
             ["\"quoted\" ünïcode", "home", "work"]
+        );
+        assert_eq!(
+            TaskTags::texts_in_column(&column).expect("readable"),
+            tags.texts()
         );
         assert_eq!(TaskTags::default().to_column(), "[]");
         assert!(TaskTags::from_column("[]").expect("empty").is_empty());

@@ -65,9 +65,18 @@ impl ActiveModelBehavior for ActiveModel {}
 impl Model {
     /// The task's tags, read from its row.
     pub fn tag_set(&self) -> Result<TaskTags, AppError> {
-        TaskTags::from_column(&self.tags).map_err(|error| {
-            AppError::Internal(anyhow::anyhow!("task {} has unreadable tags: {error}", self.id))
-        })
+        TaskTags::from_column(&self.tags).map_err(|error| self.unreadable_tags(error))
+    }
+
+    /// The task's tags as clients see them (first spellings, sorted by key), read from its row
+    /// without building the set.
+    pub fn tag_texts(&self) -> Result<Vec<String>, AppError> {
+        TaskTags::texts_in_column(&self.tags).map_err(|error| self.unreadable_tags(error))
+    }
+
+    /// Only this crate writes the column, so tags it cannot read are a bug, reported as such.
+    fn unreadable_tags(&self, error: serde_json::Error) -> AppError {
+        AppError::Internal(anyhow::anyhow!("task {} has unreadable tags: {error}", self.id))
     }
 }
 

@@ -465,7 +465,7 @@ impl Task {
 
     /// The task's tags as first spelled, sorted by their lower-cased (ASCII) text.
     async fn tags(&self) -> GqlResult<Vec<String>> {
-        Ok(self.0.tag_set()?.texts())
+        Ok(self.0.tag_texts()?)
     }
 
     /// How often the task comes back once completed. Completing a repeating task creates its

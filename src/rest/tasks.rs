@@ -584,8 +584,8 @@ fn instant(name: &'static str, raw: Option<&str>) -> Result<Option<DateTime<Utc>
 #[schema(as = Task)]
 pub struct TaskBody {
     /// The task id (a UUID v7).
-    #[schema(format = "uuid", example = "01940c5e-7a3b-7cc2-9d4e-2f6a1b3c4d5e")]
-    id: String,
+    #[schema(value_type = String, format = "uuid", example = "01940c5e-7a3b-7cc2-9d4e-2f6a1b3c4d5e")]
+    id: uuid::Uuid,
     /// The owner: the user id of the token that created it.
     #[schema(example = "demo-user")]
     user_id: String,
@@ -597,16 +597,16 @@ pub struct TaskBody {
     description: Option<String>,
     completed: bool,
     /// When it was created (RFC 3339, UTC, microseconds).
-    #[schema(format = DateTime, example = "2026-01-18T10:00:00.123456Z")]
-    created_at: String,
+    #[schema(value_type = String, format = DateTime, example = "2026-01-18T10:00:00.123456Z")]
+    created_at: Rfc3339Micros,
     /// When it last changed; every change moves it.
-    #[schema(format = DateTime, example = "2026-01-18T10:00:00.123456Z")]
-    updated_at: String,
+    #[schema(value_type = String, format = DateTime, example = "2026-01-18T10:00:00.123456Z")]
+    updated_at: Rfc3339Micros,
     /// How urgent it is (`medium` unless set).
     priority: PriorityParam,
     /// When it is due (RFC 3339, UTC, microseconds), or null.
     #[schema(required = true, value_type = Option<String>, format = DateTime, example = "2026-12-24T17:00:00.000000Z")]
-    due_at: Option<String>,
+    due_at: Option<Rfc3339Micros>,
     /// Its tags, first spellings, sorted by their ASCII-lower-cased text.
     #[schema(max_items = 20, example = json!(["home", "Work"]))]
     tags: Vec<String>,
@@ -619,24 +619,67 @@ pub struct TaskBody {
     version: i32,
 }
 
-pub fn rfc3339(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+/// A timestamp as REST clients see it: RFC 3339, UTC, microseconds
+/// (`2026-01-18T10:00:00.123456Z`), the bytes chrono's `to_rfc3339_opts(Micros, true)` writes.
+/// Serialized from a stack buffer: a page of 1000 tasks carries up to 3000 timestamps, and
+/// formatting each into its own `String` through chrono's general formatter was a measurable
+/// part of a list's time (see BENCHMARKS.md, issue 11).
+struct Rfc3339Micros(DateTime<Utc>);
+
+impl Rfc3339Micros {
+    const LENGTH: usize = "2026-01-18T10:00:00.123456Z".len();
+
+    /// The text, for the instants that have four-digit years and no leap second (every instant
+    /// a task can hold in practice); `None` for the rest, which chrono writes instead.
+    fn write<'b>(&self, buffer: &'b mut [u8; Self::LENGTH]) -> Option<&'b str> {
+        use chrono::{Datelike, Timelike};
+        let (date, time) = (self.0.date_naive(), self.0.time());
+        let year = u32::try_from(date.year()).ok().filter(|year| *year <= 9999)?;
+        let micros = Some(time.nanosecond() / 1000).filter(|micros| *micros < 1_000_000)?;
+        let mut at = 0;
+        let mut put = |value: u32, digits: u32, separator: u8| {
+            for place in (0..digits).rev() {
+                buffer[at] = b'0' + (value / 10u32.pow(place) % 10) as u8;
+                at += 1;
+            }
+            buffer[at] = separator;
+            at += 1;
+        };
+        put(year, 4, b'-');
+        put(date.month(), 2, b'-');
+        put(date.day(), 2, b'T');
+        put(time.hour(), 2, b':');
+        put(time.minute(), 2, b':');
+        put(time.second(), 2, b'.');
+        put(micros, 6, b'Z');
+        std::str::from_utf8(buffer).ok()
+    }
+}
+
+impl Serialize for Rfc3339Micros {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buffer = [0; Self::LENGTH];
+        match self.write(&mut buffer) {
+            Some(text) => serializer.serialize_str(text),
+            None => serializer.serialize_str(&self.0.to_rfc3339_opts(SecondsFormat::Micros, true)),
+        }
+    }
 }
 
 impl TaskBody {
     /// The task as sent.
     fn new(task: task::Model) -> Result<Self, AppError> {
-        let tags = task.tag_set()?.texts();
+        let tags = task.tag_texts()?;
         Ok(Self {
-            id: task.id.to_string(),
+            id: task.id,
             user_id: task.user_id,
             title: task.title,
             description: task.description,
             completed: task.completed,
-            created_at: rfc3339(task.created_at),
-            updated_at: rfc3339(task.updated_at),
+            created_at: Rfc3339Micros(task.created_at),
+            updated_at: Rfc3339Micros(task.updated_at),
             priority: Priority::from_column(task.priority).unwrap_or_default().into(),
-            due_at: task.due_at.map(rfc3339),
+            due_at: task.due_at.map(Rfc3339Micros),
             tags,
             repeat: Repeat::from_name(&task.repeat).unwrap_or_default().into(),
             version: task.version,
@@ -965,5 +1008,58 @@ mod tests {
         // `null` is not "leave it" for the fields that cannot be cleared.
         assert!(serde_json::from_value::<UpdateTaskBody>(serde_json::json!({"title": null})).is_err());
         assert!(serde_json::from_value::<UpdateTaskBody>(serde_json::json!({"completed": null})).is_err());
+    }
+
+    #[test]
+    fn timestamps_are_the_bytes_chrono_writes() {
+        use chrono::{NaiveDate, TimeZone};
+        let chrono_text = |at: DateTime<Utc>| at.to_rfc3339_opts(SecondsFormat::Micros, true);
+        let sent = |at: DateTime<Utc>| {
+            serde_json::to_value(Rfc3339Micros(at))
+                .expect("serializable")
+                .as_str()
+                .map(str::to_owned)
+        };
+        let leap_second = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|day| day.and_hms_nano_opt(23, 59, 59, 1_234_567_891))
+            .map(|naive| Utc.from_utc_datetime(&naive))
+            .expect("a leap second");
+        let mut instants = vec![
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::UNIX_EPOCH,
+            leap_second,
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).single().expect("year 0"),
+            Utc.with_ymd_and_hms(-1, 12, 31, 23, 59, 59)
+                .single()
+                .expect("year -1"),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+                .single()
+                .expect("year 9999")
+                + chrono::Duration::nanoseconds(999_999_999),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0)
+                .single()
+                .expect("year 10000"),
+        ];
+        // Instants spread over years 0..=10100 with every sub-second precision (a fixed
+        // xorshift sequence, so a failure repeats).
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let seconds = (state % 318_700_000_000) as i64 - 62_167_219_200;
+            let nanos = (state >> 40) as u32 % 1_000_000_000;
+            instants.extend(DateTime::from_timestamp(seconds, nanos));
+        }
+        for at in instants {
+            assert_eq!(sent(at), Some(chrono_text(at)), "{at:?}");
+        }
+        let mut buffer = [0; Rfc3339Micros::LENGTH];
+        assert_eq!(
+            Rfc3339Micros(leap_second).write(&mut buffer),
+            None,
+            "a leap second is left to chrono"
+        );
     }
 }
