@@ -1052,14 +1052,18 @@ mod tests {
             let nanos = (state >> 40) as u32 % 1_000_000_000;
             instants.extend(DateTime::from_timestamp(seconds, nanos));
         }
-        for at in instants {
-            assert_eq!(sent(at), Some(chrono_text(at)), "{at:?}");
-        }
         let mut buffer = [0; Rfc3339Micros::LENGTH];
-        assert_eq!(
-            Rfc3339Micros(leap_second).write(&mut buffer),
-            None,
-            "a leap second is left to chrono"
-        );
+        let mut written_from_the_buffer = 0;
+        for at in instants {
+            let expected = chrono_text(at);
+            assert_eq!(sent(at), Some(expected.clone()), "{at:?}");
+            // The buffer writes every four-digit year without a leap second; chrono the rest.
+            let for_the_buffer = expected.len() == Rfc3339Micros::LENGTH && !expected.contains(":60.");
+            let written = Rfc3339Micros(at).write(&mut buffer).map(str::to_owned);
+            assert_eq!(written, for_the_buffer.then_some(expected), "{at:?}");
+            written_from_the_buffer += usize::from(for_the_buffer);
+        }
+        // Years 0..=9999 are 99 % of the sequence: the buffer is what most of them went through.
+        assert!(written_from_the_buffer > 19_000, "{written_from_the_buffer}");
     }
 }
