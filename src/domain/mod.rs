@@ -6,6 +6,7 @@ mod repeat;
 mod safe_writes;
 mod tags;
 mod task;
+mod timestamp;
 mod user;
 
 pub use due::DueAt;
@@ -13,6 +14,7 @@ pub use priority::Priority;
 pub use repeat::{Repeat, check_repeat_has_due_date};
 pub use safe_writes::{IdempotencyKey, Precondition, entity_tag, none_match_names};
 pub use tags::{Tag, TaskTags};
+pub use timestamp::Rfc3339Micros;
 
 pub use task::{
     NewTask, SearchRefusal, SearchText, SortDirection, SortField, StatusFilter, TaskDescription, TaskFilter,

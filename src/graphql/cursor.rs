@@ -10,12 +10,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::error::bad_input;
-use crate::domain::{Priority, SortDirection, SortField};
+use crate::domain::{Priority, Rfc3339Micros, SortDirection, SortField};
 use crate::error::AppError;
 use crate::service::tasks::{Keyset, SortKey};
 
@@ -61,7 +61,7 @@ impl Ordering {
 
 /// The cursor of the row at `keyset` in `ordering`.
 pub fn encode(ordering: Ordering, keyset: &Keyset) -> String {
-    let time = |at: &chrono::DateTime<Utc>| at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let time = |at: &chrono::DateTime<Utc>| Rfc3339Micros(*at).to_string();
     let key = match &keyset.key {
         SortKey::Time(at) => time(at),
         SortKey::Text(text) => text.clone(),

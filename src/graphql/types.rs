@@ -5,14 +5,14 @@ use async_graphql::{
     Context, Enum, ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Object, Scalar,
     ScalarType, SimpleObject, Value,
 };
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 
 use super::error::{GqlResult, bad_input};
 use super::pagination::{self, PageArgs, TaskConnection};
 use super::scope::require_owner;
 use crate::domain::{
-    DueAt, FieldError, LocPart, NewTask, Priority, Repeat, SearchRefusal, SearchText, SortDirection,
-    SortField, StatusFilter, Tag, TaskDescription, TaskPatch, TaskTags, TaskTitle,
+    DueAt, FieldError, LocPart, NewTask, Priority, Repeat, Rfc3339Micros, SearchRefusal, SearchText,
+    SortDirection, SortField, StatusFilter, Tag, TaskDescription, TaskPatch, TaskTags, TaskTitle,
 };
 use crate::entity::{task, user};
 use crate::error::AppError;
@@ -40,7 +40,7 @@ impl ScalarType for DateTime {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_rfc3339_opts(SecondsFormat::Micros, true))
+        Value::String(Rfc3339Micros(self.0).to_string())
     }
 }
 
